@@ -1,0 +1,1 @@
+"""Flowkeeper backfill: streams object labels and annotations to Prometheus remote_write."""

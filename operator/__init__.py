@@ -1,0 +1,1 @@
+"""Flowkeeper operator: reconciles FlowCollector resources into per-node collectors."""
