@@ -1,0 +1,120 @@
+"""Every scenario renders, and every object is valid Kubernetes for the versions we support."""
+
+import copy
+
+import helm_python as helm
+import kubernetes_validate
+import pytest
+
+from tests.chart.helpers import CHART_DIR, NAMESPACE, SCENARIOS, notes, render, scenario_values
+
+KUBERNETES_VERSIONS = ["1.29", "1.33"]
+# Custom kinds kubernetes-validate has no schema for; FlowCollector is checked against its CRD
+# in test_crd.py, ServiceMonitor is prometheus-operator's.
+CUSTOM_KINDS = {
+    ("monitoring.coreos.com/v1", "ServiceMonitor"),
+    ("flows.flowkeeper.dev/v1alpha1", "FlowCollector"),
+}
+CLUSTER_SCOPED = {"ClusterRole", "ClusterRoleBinding"}
+
+
+def values_for(scenario: str | None):
+    return None if scenario is None else scenario_values(scenario)
+
+
+@pytest.mark.parametrize("version", KUBERNETES_VERSIONS)
+@pytest.mark.parametrize("scenario", [None, *SCENARIOS])
+def test_every_object_validates_strictly(scenario, version):
+    manifests = render(values_for(scenario))
+    assert manifests
+    for manifest in manifests:
+        if (manifest["apiVersion"], manifest["kind"]) in CUSTOM_KINDS:
+            continue
+        kubernetes_validate.validate(manifest, version, strict=True)
+
+
+@pytest.mark.parametrize("version", KUBERNETES_VERSIONS)
+def test_strict_validation_catches_unknown_fields(version):
+    deployment = next(m for m in render() if m["kind"] == "Deployment")
+    broken = copy.deepcopy(deployment)
+    broken["spec"]["template"]["spec"]["containers"][0]["securityContext"]["runAsRoot"] = False
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(broken, version, strict=True)
+
+
+@pytest.mark.parametrize("scenario", [None, *SCENARIOS])
+def test_namespaced_objects_land_in_the_release_namespace(scenario):
+    for manifest in render(values_for(scenario)):
+        namespace = manifest["metadata"].get("namespace")
+        if manifest["kind"] in CLUSTER_SCOPED:
+            assert namespace is None, manifest["metadata"]["name"]
+        else:
+            assert namespace == NAMESPACE, manifest["metadata"]["name"]
+
+
+def test_defaults_render_the_operator_only():
+    kinds = sorted(m["kind"] for m in render())
+    assert kinds == [
+        "ClusterRole",
+        "ClusterRoleBinding",
+        "Deployment",
+        "Service",
+        "ServiceAccount",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("values", "kinds"),
+    [
+        ({"metrics": {"serviceMonitor": {"enabled": True}}}, {"ServiceMonitor"}),
+        ({"sampleFlowCollector": {"enabled": True}}, {"FlowCollector"}),
+        (
+            {"backfill": {"enabled": True, "dryRun": True}},
+            {"CronJob", "ServiceAccount", "ClusterRole", "ClusterRoleBinding"},
+        ),
+        ({"backfill": {"enabled": True, "dryRun": True, "runOnInstall": True}}, {"Job"}),
+    ],
+)
+def test_optional_objects_appear_only_when_enabled(values, kinds):
+    default_kinds = [m["kind"] for m in render()]
+    added = [m["kind"] for m in render(values)]
+    for kind in kinds:
+        assert added.count(kind) == default_kinds.count(kind) + 1, kind
+
+
+def test_rbac_create_false_renders_no_rbac():
+    manifests = render({"rbac": {"create": False}, "backfill": {"enabled": True, "dryRun": True}})
+    assert not [m for m in manifests if m["kind"] in CLUSTER_SCOPED]
+
+
+def test_notes_explain_the_first_steps():
+    text = notes()
+    assert "kubectl apply -f -" in text
+    assert "kind: FlowCollector" in text
+    assert "kubectl get fc" in text
+    assert "kubectl get deploy -A -l app.kubernetes.io/name=flow-collector" in text
+    assert "delete deploy -l app.kubernetes.io/name=flow-collector" in text
+    assert "kubectl apply --server-side -f" in text
+    assert "backfill is off" in text
+
+
+def test_notes_explain_how_to_check_the_backfill():
+    text = notes(scenario_values("backfill-mimir-values.yaml"))
+    assert f"kubectl -n {NAMESPACE} get cronjob fk-flowkeeper-backfill" in text
+    assert "get jobs -l app.kubernetes.io/instance=fk,app.kubernetes.io/component=backfill" in text
+    assert "logs -l app.kubernetes.io/instance=fk,app.kubernetes.io/component=backfill" in text
+    assert "one-off backfill Job" in text
+
+
+@pytest.mark.parametrize("version", KUBERNETES_VERSIONS)
+@pytest.mark.parametrize("scenario", [None, *SCENARIOS])
+def test_helm_lint_strict_finds_nothing_above_info(scenario, version):
+    report = helm.lint(
+        CHART_DIR,
+        values_for(scenario),
+        strict=True,
+        namespace=NAMESPACE,
+        kube_version=f"v{version}.0",
+    )
+    assert report["errors"] == []
+    assert [m for m in report["messages"] if m["severity"] > 1] == []
