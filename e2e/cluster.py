@@ -1,0 +1,193 @@
+"""What a cluster does that the emulated API server does not, for the demo and e2e tests.
+
+A real cluster has a DaemonSet controller (pods scheduled and ready, status written back) and a
+cloud load-balancer controller (Service ingress addresses). Against the emulator, the harness
+plays both parts; against a real cluster (``E2E_KUBECONFIG``), it leaves them to the cluster.
+"""
+
+import asyncio
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import aiohttp
+
+FC = "/apis/flows.flowkeeper.dev/v1alpha1/namespaces/{ns}/flowcollectors"
+NAMESPACES = "/api/v1/namespaces"
+NODES = "/api/v1/nodes"
+PODS = "/api/v1/namespaces/{ns}/pods"
+SERVICES = "/api/v1/namespaces/{ns}/services"
+CONFIGMAPS = "/api/v1/namespaces/{ns}/configmaps"
+DAEMONSETS = "/apis/apps/v1/namespaces/{ns}/daemonsets"
+DEPLOYMENTS = "/apis/apps/v1/namespaces/{ns}/deployments"
+ALL_DAEMONSETS = "/apis/apps/v1/daemonsets"
+ALL_SERVICES = "/api/v1/services"
+# Documentation range (RFC 5737): never a real load balancer.
+LOAD_BALANCER_IP = "203.0.113.10"
+HARNESS_AGENT = "flowkeeper-tests"
+
+
+class Api:
+    """A small async client over the emulator's (or a cluster's) HTTP API."""
+
+    def __init__(self, session: aiohttp.ClientSession) -> None:
+        self.session = session
+
+    async def get(self, path: str) -> dict[str, Any] | None:
+        async with self.session.get(path) as response:
+            if response.status == 404:
+                return None
+            response.raise_for_status()
+            return dict(await response.json())
+
+    async def create(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        async with self.session.post(path, json=body) as response:
+            if response.status >= 400:
+                raise RuntimeError(f"POST {path}: {response.status} {await response.text()}")
+            return dict(await response.json())
+
+    async def patch(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        headers = {"Content-Type": "application/merge-patch+json"}
+        async with self.session.patch(path, json=body, headers=headers) as response:
+            response.raise_for_status()
+            return dict(await response.json())
+
+    async def delete(self, path: str) -> None:
+        async with self.session.delete(path) as response:
+            if response.status != 404:
+                response.raise_for_status()
+
+    async def items(self, path: str) -> list[dict[str, Any]]:
+        listed = await self.get(path)
+        return list(listed["items"]) if listed else []
+
+
+@asynccontextmanager
+async def connect(url: str, *, token: str | None = None) -> AsyncIterator[Api]:
+    headers = {"User-Agent": HARNESS_AGENT}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    async with aiohttp.ClientSession(url, headers=headers) as session:
+        yield Api(session)
+
+
+async def eventually(check: Callable[[], Awaitable[Any]], timeout: float = 30.0) -> Any:
+    """Retry ``check`` until it stops failing its assertions, or re-raise its last failure."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        try:
+            return await check()
+        except AssertionError:
+            if asyncio.get_running_loop().time() > deadline:
+                raise
+            await asyncio.sleep(0.1)
+
+
+def rolled_out_status(daemonset: dict[str, Any], nodes: int) -> dict[str, Any]:
+    """The status the DaemonSet controller writes once every pod runs the current template."""
+    return {
+        "observedGeneration": daemonset["metadata"].get("generation", 1),
+        "desiredNumberScheduled": nodes,
+        "currentNumberScheduled": nodes,
+        "updatedNumberScheduled": nodes,
+        "numberReady": nodes,
+        "numberAvailable": nodes,
+        "numberMisscheduled": 0,
+    }
+
+
+async def play_controllers(api: Api, *, interval: float = 0.2) -> None:
+    """Act as the DaemonSet and load-balancer controllers until cancelled."""
+    while True:
+        nodes = len(await api.items(NODES)) or 1
+        for daemonset in await api.items(ALL_DAEMONSETS):
+            status = rolled_out_status(daemonset, nodes)
+            if any(daemonset.get("status", {}).get(k) != v for k, v in status.items()):
+                meta = daemonset["metadata"]
+                path = f"{DAEMONSETS.format(ns=meta['namespace'])}/{meta['name']}/status"
+                await api.patch(path, {"status": status})
+        for service in await api.items(ALL_SERVICES):
+            lb = service.get("status", {}).get("loadBalancer", {})
+            if service.get("spec", {}).get("type") == "LoadBalancer" and not lb.get("ingress"):
+                meta = service["metadata"]
+                path = f"{SERVICES.format(ns=meta['namespace'])}/{meta['name']}/status"
+                ingress = {"loadBalancer": {"ingress": [{"ip": LOAD_BALANCER_IP}]}}
+                await api.patch(path, {"status": ingress})
+        await asyncio.sleep(interval)
+
+
+def printer_value(obj: dict[str, Any], json_path: str) -> str:
+    """Evaluate the simple JSONPath forms CRD printer columns use (fields, [N], [?(@.k=="v")])."""
+    current: Any = obj
+    for step in re.findall(r'\.([A-Za-z0-9_]+)|\[(\d+)\]|\[\?\(@\.(\w+)=="([^"]*)"\)\]', json_path):
+        field, index, key, value = step
+        if current is None:
+            break
+        if field:
+            current = current.get(field) if isinstance(current, dict) else None
+        elif index:
+            current = current[int(index)] if isinstance(current, list) and current else None
+        else:
+            matches = [i for i in current or [] if isinstance(i, dict) and i.get(key) == value]
+            current = matches[0] if matches else None
+    return "" if current is None else str(current)
+
+
+def age(timestamp: str, now: datetime | None = None) -> str:
+    """kubectl's short age format: 45s, 3m, 2h, 5d."""
+    created = datetime.strptime(timestamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    seconds = int(((now or datetime.now(UTC)) - created).total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{max(seconds, 0)}s"
+
+
+def get_table(objects: list[dict[str, Any]], columns: list[dict[str, Any]]) -> str:
+    """Render objects as `kubectl get` would, from a CRD's additionalPrinterColumns."""
+    header = ["NAME", *(c["name"].upper() for c in columns)]
+    rows = [header]
+    for obj in objects:
+        row = [obj["metadata"]["name"]]
+        for column in columns:
+            value = printer_value(obj, column["jsonPath"])
+            row.append(age(value) if column.get("type") == "date" and value else value or "<none>")
+        rows.append(row)
+    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+    return "\n".join(
+        "   ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    )
+
+
+# kind -> (plural, namespaced), for the kinds the samples use.
+_KINDS = {
+    "Namespace": ("namespaces", False),
+    "Node": ("nodes", False),
+    "Pod": ("pods", True),
+    "Service": ("services", True),
+    "ConfigMap": ("configmaps", True),
+    "PersistentVolumeClaim": ("persistentvolumeclaims", True),
+    "Deployment": ("deployments", True),
+    "DaemonSet": ("daemonsets", True),
+    "FlowCollector": ("flowcollectors", True),
+}
+
+
+def collection_path(obj: dict[str, Any]) -> str:
+    """The URL an object is created at: /api/v1/... or /apis/<group>/<version>/..."""
+    plural, namespaced = _KINDS[obj["kind"]]
+    api_version = obj["apiVersion"]
+    root = "/api/v1" if api_version == "v1" else f"/apis/{api_version}"
+    namespace = f"/namespaces/{obj['metadata']['namespace']}" if namespaced else ""
+    return f"{root}{namespace}/{plural}"
+
+
+async def apply_all(api: Api, objects: list[dict[str, Any]]) -> None:
+    """Create each object unless it exists (re-runs against a real cluster are harmless)."""
+    for obj in objects:
+        path = f"{collection_path(obj)}/{obj['metadata']['name']}"
+        if await api.get(path) is None:
+            await api.create(collection_path(obj), obj)
