@@ -116,15 +116,17 @@ async def run_backfill(kubeconfig: Path, write_url: str | None) -> int:
 
 def show_series(receiver: receivers.Receiver) -> None:
     receiver.flush()
-    say("  series per name (count by (__name__) ({__name__=~\"kube_.*\"})):")
+    say('  series per name (count by (__name__) ({__name__=~"kube_.*"})):')
     counts = receiver.query('count by (__name__) ({__name__=~"kube_.*"})')
     for item in sorted(counts, key=lambda i: i["metric"]["__name__"]):
         say(f"    {item['metric']['__name__']:<48} {item['value'][1]}")
-    say("  kube_pod_labels{namespace=\"shop\"}:")
+    say('  kube_pod_labels{namespace="shop"}:')
     for labels in receiver.series('kube_pod_labels{namespace="shop"}'):
         shown = ", ".join(f'{k}="{v}"' for k, v in sorted(labels.items()) if k != "__name__")
         say(f"    {{{shown}}}")
-    leaked = receiver.series('{__name__=~"kube_.*", annotation_kubectl_kubernetes_io_last_applied_configuration!=""}')
+    leaked = receiver.series(
+        '{__name__=~"kube_.*", annotation_kubectl_kubernetes_io_last_applied_configuration!=""}'
+    )
     say(f"  series carrying last-applied-configuration: {len(leaked)} (never exported)")
 
 
@@ -146,8 +148,10 @@ async def demo() -> int:
             kinds = sorted({o["kind"] for o in workloads})
             say(f"  {len(workloads)} objects ({', '.join(kinds)}) and FlowCollector netflow/edge")
 
-            step("Running flowkeeper-operator (log: .demo/operator.log); the demo plays the "
-                 "DaemonSet and load-balancer controllers")
+            step(
+                "Running flowkeeper-operator (log: .demo/operator.log); the demo plays the "
+                "DaemonSet and load-balancer controllers"
+            )
             controllers = asyncio.create_task(cluster.play_controllers(api))
             try:
                 async with operator_process(k8s.kubeconfig) as operator:
