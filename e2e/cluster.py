@@ -6,10 +6,16 @@ plays both parts; against a real cluster (``E2E_KUBECONFIG``), it leaves them to
 """
 
 import asyncio
+import os
 import re
+import signal
+import socket
+import ssl
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -65,11 +71,26 @@ class Api:
 
 
 @asynccontextmanager
-async def connect(url: str, *, token: str | None = None) -> AsyncIterator[Api]:
+async def connect(kubeconfig: Path) -> AsyncIterator[Api]:
+    """An Api for the cluster a kubeconfig points at (the emulator's, or a real one's)."""
+    from kubernetes import client, config
+
+    configuration = client.Configuration()
+    config.load_kube_config(config_file=str(kubeconfig), client_configuration=configuration)
     headers = {"User-Agent": HARNESS_AGENT}
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    async with aiohttp.ClientSession(url, headers=headers) as session:
+    headers |= {v["key"]: v["value"] for v in configuration.auth_settings().values() if v["value"]}
+    tls: ssl.SSLContext | bool = False
+    if configuration.host.startswith("https"):
+        tls = ssl.create_default_context(cafile=configuration.ssl_ca_cert)
+        if configuration.cert_file:
+            tls.load_cert_chain(configuration.cert_file, configuration.key_file)
+        if not configuration.verify_ssl:
+            tls.check_hostname = False
+            tls.verify_mode = ssl.CERT_NONE
+    connector = aiohttp.TCPConnector(ssl=tls)
+    async with aiohttp.ClientSession(
+        configuration.host, headers=headers, connector=connector
+    ) as session:
         yield Api(session)
 
 
@@ -83,6 +104,58 @@ async def eventually(check: Callable[[], Awaitable[Any]], timeout: float = 30.0)
             if asyncio.get_running_loop().time() > deadline:
                 raise
             await asyncio.sleep(0.1)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@asynccontextmanager
+async def operator_process(
+    kubeconfig: Path, log: Path
+) -> AsyncIterator[asyncio.subprocess.Process]:
+    """The real `flowkeeper-operator` watching all namespaces, stopped with SIGTERM."""
+    with log.open("wb") as output:
+        process = await asyncio.create_subprocess_exec(
+            Path(sys.executable).parent / "flowkeeper-operator",
+            "--all-namespaces",
+            f"--liveness-port={free_port()}",
+            f"--metrics-port={free_port()}",
+            env={**os.environ, "KUBECONFIG": str(kubeconfig)},
+            stdout=output,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        try:
+            yield process
+        finally:
+            if process.returncode is None:
+                process.send_signal(signal.SIGTERM)
+                try:
+                    await asyncio.wait_for(process.wait(), 15)
+                except TimeoutError:
+                    process.kill()
+                    await process.wait()
+
+
+async def run_backfill(
+    kubeconfig: Path, *args: str, on_line: Callable[[str], None] = lambda _: None
+) -> tuple[int, list[str]]:
+    """Run the real `flowkeeper-backfill`; returns its exit code and output lines."""
+    process = await asyncio.create_subprocess_exec(
+        Path(sys.executable).parent / "flowkeeper-backfill",
+        f"--kubeconfig={kubeconfig}",
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    assert process.stdout is not None
+    lines = []
+    async for raw in process.stdout:
+        lines.append(raw.decode().rstrip())
+        on_line(lines[-1])
+    return await process.wait(), lines
 
 
 def rolled_out_status(daemonset: dict[str, Any], nodes: int) -> dict[str, Any]:

@@ -8,11 +8,8 @@ the series back. Everything it writes goes under .demo/ (logs, kubeconfig, recei
 
 import asyncio
 import contextlib
-import os
 import shutil
-import signal
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +20,6 @@ from e2e import cluster, emulator, receivers
 ROOT = Path(__file__).resolve().parent.parent
 WORKDIR = ROOT / ".demo"
 SAMPLES = Path(__file__).parent / "samples"
-BIN = Path(sys.executable).parent
 CRD = ROOT / "crds" / "flowcollector.yaml"
 READY_TIMEOUT = 60.0
 
@@ -36,31 +32,6 @@ def step(text: str) -> None:
     say(f"\n==> {text}")
 
 
-@contextlib.asynccontextmanager
-async def operator_process(kubeconfig: Path) -> AsyncIterator[asyncio.subprocess.Process]:
-    log = (WORKDIR / "operator.log").open("wb")
-    process = await asyncio.create_subprocess_exec(
-        BIN / "flowkeeper-operator",
-        "--all-namespaces",
-        f"--liveness-port={receivers.free_port()}",
-        f"--metrics-port={receivers.free_port()}",
-        env={**os.environ, "KUBECONFIG": str(kubeconfig)},
-        stdout=log,
-        stderr=asyncio.subprocess.STDOUT,
-    )
-    try:
-        yield process
-    finally:
-        if process.returncode is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.wait_for(process.wait(), 15)
-            except TimeoutError:
-                process.kill()
-                await process.wait()
-        log.close()
-
-
 async def wait_ready(api: cluster.Api, operator: asyncio.subprocess.Process) -> dict[str, Any]:
     path = f"{cluster.FC.format(ns='netflow')}/edge"
 
@@ -70,6 +41,7 @@ async def wait_ready(api: cluster.Api, operator: asyncio.subprocess.Process) -> 
         assert fc is not None
         conditions = fc.get("status", {}).get("conditions", [])
         assert any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
+        assert fc["status"].get("serviceAddresses"), "the load balancer has no address yet"
         return fc
 
     return dict(await cluster.eventually(ready, timeout=READY_TIMEOUT))
@@ -97,21 +69,12 @@ async def show_children(api: cluster.Api) -> None:
 
 async def run_backfill(kubeconfig: Path, write_url: str | None) -> int:
     args = [
-        f"--kubeconfig={kubeconfig}",
         "--metric-annotations-allowlist=namespaces=[owner],deployments=[*],pods=[*]",
         "--external-label=cluster=demo",
     ]
     args += [f"--remote-write-url={write_url}"] if write_url else ["--dry-run"]
-    process = await asyncio.create_subprocess_exec(
-        BIN / "flowkeeper-backfill",
-        *args,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
-    assert process.stdout is not None
-    async for line in process.stdout:
-        say(f"  {line.decode().rstrip()}")
-    return await process.wait()
+    code, _ = await cluster.run_backfill(kubeconfig, *args, on_line=lambda line: say(f"  {line}"))
+    return code
 
 
 def show_series(receiver: receivers.Receiver) -> None:
@@ -140,7 +103,7 @@ async def demo() -> int:
     async with emulator.serve(kubeconfig=WORKDIR / "kubeconfig") as k8s:
         assert k8s.kubeconfig is not None
         say(f"  {k8s.url}  (kubeconfig: .demo/kubeconfig)")
-        async with cluster.connect(k8s.url) as api:
+        async with cluster.connect(k8s.kubeconfig) as api:
             step("Applying sample workloads and the FlowCollector e2e/samples/flowcollector.yaml")
             workloads = yaml.safe_load((SAMPLES / "workloads.yaml").read_text())
             collector = yaml.safe_load((SAMPLES / "flowcollector.yaml").read_text())
@@ -154,7 +117,9 @@ async def demo() -> int:
             )
             controllers = asyncio.create_task(cluster.play_controllers(api))
             try:
-                async with operator_process(k8s.kubeconfig) as operator:
+                async with cluster.operator_process(
+                    k8s.kubeconfig, WORKDIR / "operator.log"
+                ) as operator:
                     fc = await wait_ready(api, operator)
                     say("  children of FlowCollector netflow/edge:")
                     await show_children(api)
