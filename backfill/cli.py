@@ -1,0 +1,166 @@
+"""`flowkeeper-backfill`: wires settings, kubeconfig, lister, pipeline and sink; sets the exit code.
+
+Exit codes: 0 every batch delivered, 1 some batch not delivered or a kind not listed,
+2 bad usage (flags, environment, kubeconfig).
+"""
+
+import logging
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+from flowkeeper.backfill import logs
+from flowkeeper.backfill.encoder import request_headers
+from flowkeeper.backfill.errors import DeliveryError, UsageError
+from flowkeeper.backfill.kinds import KINDS
+from flowkeeper.backfill.kubeconfig import ApiConnection, resolve_connection
+from flowkeeper.backfill.lister import Lister
+from flowkeeper.backfill.metrics import RunMetrics
+from flowkeeper.backfill.pipeline import Pipeline, RunReport
+from flowkeeper.backfill.sender import RemoteWriter
+from flowkeeper.backfill.series import kind_series_spec
+from flowkeeper.backfill.settings import PROG, Settings, parse_settings
+from flowkeeper.backfill.sinks import RemoteWriteSink, TextSink
+
+log = logging.getLogger("flowkeeper.backfill")
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        settings = parse_settings(sys.argv[1:] if argv is None else argv, os.environ)
+        logs.configure(settings.log_format)
+        with tempfile.TemporaryDirectory(prefix="flowkeeper-backfill-") as files_dir:
+            connection = resolve_connection(
+                kubeconfig=settings.kubeconfig or None,
+                environ=os.environ,
+                files_dir=Path(files_dir),
+            )
+            return run(settings, connection)
+    except UsageError as error:
+        print(f"{PROG}: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as error:
+        print(f"{PROG}: error: {error.filename or ''}: {error.strerror or error}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def run(settings: Settings, connection: ApiConnection) -> int:
+    started = time.time()
+    timestamp_ms = int(started * 1000)
+    metrics = RunMetrics()
+    agent = user_agent()
+    specs = [
+        kind_series_spec(
+            KINDS[resource],
+            prefix=settings.metric_prefix,
+            labels=settings.labels_allowlist.for_kind(resource),
+            annotations=settings.annotations_allowlist.for_kind(resource),
+            external=dict(settings.external_labels),
+        )
+        for resource in settings.resources
+    ]
+    lister = Lister(
+        connection,
+        user_agent=agent,
+        page_size=settings.page_size,
+        timeout=settings.timeout,
+        budget_seconds=settings.max_retry_seconds,
+        metrics=metrics,
+    )
+    sink: RemoteWriteSink | TextSink
+    if settings.dry_run:
+        sink = TextSink(sys.stdout, timestamp_ms=timestamp_ms)
+    else:
+        sink = RemoteWriteSink(_writer(settings, metrics, agent), timestamp_ms=timestamp_ms)
+    log.info(
+        "backfill started",
+        extra={
+            "fields": {
+                "server": connection.server,
+                "kinds": ",".join(settings.resources),
+                "dry_run": settings.dry_run,
+            }
+        },
+    )
+    try:
+        report = Pipeline(
+            specs=specs, source=lister, sink=sink, batch_size=settings.batch_size, metrics=metrics
+        ).run()
+        return _finish(settings, sink, report, metrics, started)
+    finally:
+        lister.close()
+        sink.close()
+
+
+def _finish(
+    settings: Settings,
+    sink: RemoteWriteSink | TextSink,
+    report: RunReport,
+    metrics: RunMetrics,
+    started: float,
+) -> int:
+    success = report.success
+    metrics.duration.set(round(time.time() - started, 3))
+    if success:
+        metrics.last_success.set(time.time())
+    if not report.receiver_unavailable:
+        summary = metrics.summary(
+            prefix=settings.metric_prefix, external=settings.external_labels, success=success
+        )
+        try:
+            sink.write_summary(summary, int(time.time() * 1000))
+        except DeliveryError as error:
+            success = False
+            log.error("run summary not delivered", extra={"fields": {"error": str(error)}})
+    _log_summary(report, success, time.time() - started)
+    return EXIT_OK if success else EXIT_FAILED
+
+
+def user_agent() -> str:
+    try:
+        return f"{PROG}/{version('flowkeeper')}"
+    except PackageNotFoundError:
+        return PROG
+
+
+def _writer(settings: Settings, metrics: RunMetrics, agent: str) -> RemoteWriter:
+    extra = dict(settings.headers)
+    if settings.bearer_token_file:
+        token = Path(settings.bearer_token_file).read_text().strip()
+        extra["Authorization"] = f"Bearer {token}"
+    auth = None
+    if settings.basic_auth_username:
+        password = Path(settings.basic_auth_password_file).read_text().rstrip("\n")
+        auth = (settings.basic_auth_username, password)
+    return RemoteWriter(
+        url=settings.remote_write_url,
+        headers=request_headers(agent, extra),
+        metrics=metrics,
+        timeout=settings.timeout,
+        budget_seconds=settings.max_retry_seconds,
+        auth=auth,
+        verify=settings.ca_file or True,
+    )
+
+
+def _log_summary(report: RunReport, success: bool, seconds: float) -> None:
+    objects = sum(k.objects for k in report.kinds)
+    fields = {
+        "result": "success" if success else "failed",
+        "kinds": len(report.kinds),
+        "objects": objects,
+        "series": sum(k.series for k in report.kinds),
+        "delivered_series": sum(k.delivered_series for k in report.kinds),
+        "batches": sum(k.batches for k in report.kinds),
+        "failed_batches": sum(k.failed_batches for k in report.kinds),
+        "failed_kinds": ",".join(k.kind for k in report.kinds if k.error),
+        "seconds": round(seconds, 3),
+        "objects_per_second": round(objects / seconds) if seconds > 0 else 0,
+    }
+    (log.info if success else log.error)("backfill finished", extra={"fields": fields})

@@ -1,0 +1,93 @@
+"""The run's own metrics (prometheus-client) and their conversion into the run-summary series.
+
+Everything the backfill drops, retries or skips is counted here; at the end of the run the same
+registry becomes the summary series sent to the receiver, so the two can never disagree.
+"""
+
+from flowkeeper.backfill.series import Series
+from prometheus_client import CollectorRegistry, Counter, Gauge
+
+_CREATED_SUFFIX = "_created"
+
+
+class RunMetrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.objects = Gauge(
+            "backfill_objects",
+            "Objects listed in the run's complete pass over the kind.",
+            ["kind"],
+            registry=self.registry,
+        )
+        self.series = Gauge(
+            "backfill_series",
+            "Series made for the kind in its complete pass (undelivered ones are counted apart).",
+            ["kind"],
+            registry=self.registry,
+        )
+        self.batches = Counter(
+            "backfill_batches",
+            "Remote-write requests by result (delivered, failed).",
+            ["result"],
+            registry=self.registry,
+        )
+        self.undelivered = Counter(
+            "backfill_undelivered_series",
+            "Series in batches that were not delivered, by kind.",
+            ["kind"],
+            registry=self.registry,
+        )
+        self.retries = Counter(
+            "backfill_retries",
+            "Retried HTTP attempts by stage (list, remote_write), reason (429, 5xx, connection).",
+            ["stage", "reason"],
+            registry=self.registry,
+        )
+        self.list_restarts = Counter(
+            "backfill_list_restarts",
+            "LISTs restarted from the beginning after 410 Gone (expired continue token).",
+            ["kind"],
+            registry=self.registry,
+        )
+        self.list_failures = Counter(
+            "backfill_list_failures",
+            "Kinds whose LIST failed beyond the retry budget or was refused.",
+            ["kind"],
+            registry=self.registry,
+        )
+        self.dropped_values = Counter(
+            "backfill_dropped_values",
+            "Label and annotation values not exported (empty_value, last_applied_configuration).",
+            ["reason"],
+            registry=self.registry,
+        )
+        self.skipped_objects = Counter(
+            "backfill_skipped_objects",
+            "Objects without a name, which cannot be identified.",
+            ["kind"],
+            registry=self.registry,
+        )
+        self.duration = Gauge(
+            "backfill_duration_seconds", "Duration of the run.", registry=self.registry
+        )
+        self.last_success = Gauge(
+            "backfill_last_success_timestamp_seconds",
+            "End of the last run that delivered every batch (only sent by such runs).",
+            registry=self.registry,
+        )
+
+    def summary(
+        self, *, prefix: str, external: tuple[tuple[str, str], ...], success: bool
+    ) -> list[tuple[Series, float]]:
+        """Every sample of the registry as `<prefix>_<name>` series with the external labels."""
+        samples: list[tuple[Series, float]] = []
+        for family in self.registry.collect():
+            if family.name == "backfill_last_success_timestamp_seconds" and not success:
+                continue
+            for sample in family.samples:
+                if sample.name.endswith(_CREATED_SUFFIX):
+                    continue
+                labels = [("__name__", f"{prefix}_{sample.name}"), *external]
+                labels.extend(sample.labels.items())
+                samples.append((tuple(sorted(labels)), sample.value))
+        return samples

@@ -1,0 +1,72 @@
+"""POSTs encoded batches to the remote-write receiver, with the shared retry policy."""
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+
+import requests
+import tenacity
+from flowkeeper.backfill.errors import DeliveryError
+from flowkeeper.backfill.metrics import RunMetrics
+from flowkeeper.backfill.retrying import RetryableStatusError, check_status, retry_reason, retrying
+
+log = logging.getLogger("flowkeeper.backfill.sender")
+
+_BODY_EXCERPT = 200
+
+
+class RemoteWriter:
+    """One receiver: URL, headers, auth and TLS settings fixed for the run."""
+
+    def __init__(
+        self,
+        *,
+        url: str,
+        headers: Mapping[str, str],
+        metrics: RunMetrics,
+        timeout: float,
+        budget_seconds: float,
+        auth: tuple[str, str] | None = None,
+        verify: bool | str = True,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._url = url
+        self._metrics = metrics
+        self._timeout = timeout
+        self._budget = budget_seconds
+        self._sleep = sleep
+        self._session = requests.Session()
+        self._session.headers.update(headers)
+        self._session.auth = auth
+        self._session.verify = verify
+
+    def send(self, body: bytes) -> None:
+        """Deliver one batch or raise DeliveryError (retryable=True: receiver unavailable)."""
+        loop = retrying(budget_seconds=self._budget, on_retry=self._on_retry, sleep=self._sleep)
+        try:
+            response = loop(self._post, body)
+        except (RetryableStatusError, requests.RequestException) as error:
+            raise DeliveryError(f"receiver unavailable: {error}", retryable=True) from None
+        if not 200 <= response.status_code < 300:
+            excerpt = response.text[:_BODY_EXCERPT].strip()
+            raise DeliveryError(
+                f"receiver refused the batch: HTTP {response.status_code} {excerpt}",
+                retryable=False,
+            )
+
+    def close(self) -> None:
+        self._session.close()
+
+    def _post(self, body: bytes) -> requests.Response:
+        response = self._session.post(self._url, data=body, timeout=self._timeout)
+        check_status(response)
+        return response
+
+    def _on_retry(self, state: tenacity.RetryCallState) -> None:
+        error = state.outcome.exception() if state.outcome else None
+        reason = retry_reason(error)
+        self._metrics.retries.labels(stage="remote_write", reason=reason).inc()
+        log.warning(
+            "retrying remote write",
+            extra={"fields": {"reason": reason, "error": str(error), "wait": state.upcoming_sleep}},
+        )

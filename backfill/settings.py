@@ -1,0 +1,289 @@
+"""Command line and environment to validated settings (pure: no I/O but reading named files).
+
+Every flag can also be set as FLOWKEEPER_BACKFILL_<FLAG> (upper case, `-` as `_`); the command
+line wins. Repeatable flags take a comma-separated list in their variable. Errors are one line
+naming the flag, its variable and the allowed values.
+"""
+
+import argparse
+import re
+from collections.abc import Mapping, Sequence
+from typing import NamedTuple, NoReturn
+from urllib.parse import urlsplit
+
+from flowkeeper.backfill.allowlist import Allowlist, parse_allowlist
+from flowkeeper.backfill.encoder import REMOTE_WRITE_HEADERS
+from flowkeeper.backfill.errors import UsageError
+from flowkeeper.backfill.kinds import DEFAULT_RESOURCES, KINDS
+
+PROG = "flowkeeper-backfill"
+ENV_PREFIX = "FLOWKEEPER_BACKFILL_"
+_LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
+_METRIC_PREFIX = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+class Settings(NamedTuple):
+    remote_write_url: str
+    resources: tuple[str, ...]
+    labels_allowlist: Allowlist
+    annotations_allowlist: Allowlist
+    metric_prefix: str
+    batch_size: int
+    page_size: int
+    external_labels: tuple[tuple[str, str], ...]
+    headers: tuple[tuple[str, str], ...]
+    bearer_token_file: str
+    basic_auth_username: str
+    basic_auth_password_file: str
+    ca_file: str
+    dry_run: bool
+    kubeconfig: str
+    log_format: str
+    timeout: float
+    max_retry_seconds: float
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog=PROG,
+        description="Send the labels and annotations of every Kubernetes object to a "
+        "Prometheus remote-write receiver, as kube-state-metrics style series. "
+        f"Every flag can be set as {ENV_PREFIX}<FLAG> (e.g. {ENV_PREFIX}BATCH_SIZE).",
+        epilog="Exit codes: 0 every batch delivered; 1 some batch not delivered, a kind not "
+        "listed or the receiver unavailable; 2 bad usage (flags, environment, kubeconfig).",
+    )
+    add = parser.add_argument
+    add("--remote-write-url", metavar="URL", help="receiver endpoint (required unless --dry-run)")
+    add(
+        "--resources",
+        metavar="LIST",
+        help=f"kinds to list (default: {','.join(DEFAULT_RESOURCES)})",
+    )
+    add(
+        "--metric-labels-allowlist",
+        metavar="SPEC",
+        help="labels to export, kube-state-metrics syntax (default: *=[*])",
+    )
+    add(
+        "--metric-annotations-allowlist",
+        metavar="SPEC",
+        help="annotations to export, same syntax (default: none)",
+    )
+    add("--metric-prefix", metavar="PREFIX", help="series name prefix (default: kube)")
+    add(
+        "--batch-size", metavar="N", help="series per remote-write request, 1..50000 (default: 500)"
+    )
+    add("--page-size", metavar="N", help="objects per LIST page, 1..10000 (default: 500)")
+    add(
+        "--external-label",
+        metavar="K=V",
+        action="append",
+        help="label added to every series (repeatable)",
+    )
+    add(
+        "--header",
+        metavar="K=V",
+        action="append",
+        help="HTTP header sent to the receiver, e.g. X-Scope-OrgID=team (repeatable)",
+    )
+    add("--bearer-token-file", metavar="PATH", help="receiver bearer token")
+    add(
+        "--basic-auth-username",
+        metavar="USER",
+        help="receiver basic auth user (with --basic-auth-password-file)",
+    )
+    add("--basic-auth-password-file", metavar="PATH", help="receiver basic auth password")
+    add("--ca-file", metavar="PATH", help="CA bundle to verify the receiver's certificate")
+    add(
+        "--dry-run",
+        action="store_const",
+        const="true",
+        help="print the series in Prometheus text format instead of sending",
+    )
+    add(
+        "--kubeconfig",
+        metavar="PATH",
+        help="kubeconfig file (default: KUBECONFIG, in-cluster, ~/.kube/config)",
+    )
+    add("--log-format", metavar="FORMAT", help="plain or json (default: plain)")
+    add("--timeout", metavar="SECONDS", help="per HTTP request, 0.1..3600 (default: 30)")
+    add(
+        "--max-retry-seconds",
+        metavar="SECONDS",
+        help="retry budget per request, 0..86400 (default: 120)",
+    )
+    return parser
+
+
+def parse_settings(argv: Sequence[str], environ: Mapping[str, str]) -> Settings:
+    parser = build_parser()
+    args = vars(parser.parse_args(list(argv)))
+    known = {f"{ENV_PREFIX}{name.upper()}" for name in args}
+    unknown = sorted(name for name in environ if name.startswith(ENV_PREFIX) and name not in known)
+    if unknown:
+        raise UsageError(
+            f"unknown environment variable {unknown[0]}; known: {', '.join(sorted(known))}"
+        )
+    values = _Values(args, environ)
+
+    dry_run = values.boolean("dry_run")
+    url = values.text("remote_write_url")
+    if url:
+        parts = urlsplit(url)
+        if parts.scheme not in {"http", "https"} or not parts.netloc:
+            values.fail("remote_write_url", f"must be an http:// or https:// URL, got {url!r}")
+    elif not dry_run:
+        values.fail("remote_write_url", "is required unless --dry-run is set")
+
+    resources = tuple(_split(values.text("resources") or ",".join(DEFAULT_RESOURCES)))
+    for resource in resources:
+        if resource not in KINDS:
+            values.fail("resources", f"unknown resource {resource!r}; allowed: {', '.join(KINDS)}")
+    if not resources or len(set(resources)) != len(resources):
+        values.fail("resources", "must list each resource once, at least one")
+
+    prefix = values.text("metric_prefix", "kube")
+    if not _METRIC_PREFIX.fullmatch(prefix):
+        values.fail("metric_prefix", f"must match [a-zA-Z_:][a-zA-Z0-9_:]*, got {prefix!r}")
+
+    username = values.text("basic_auth_username")
+    password_file = values.text("basic_auth_password_file")
+    if bool(username) != bool(password_file):
+        values.fail("basic_auth_username", "and --basic-auth-password-file go together")
+    bearer = values.text("bearer_token_file")
+    if bearer and username:
+        values.fail("bearer_token_file", "cannot be combined with basic auth")
+    headers = _headers(values, has_auth=bool(bearer or username))
+
+    log_format = values.text("log_format", "plain")
+    if log_format not in {"plain", "json"}:
+        values.fail("log_format", f"must be plain or json, got {log_format!r}")
+
+    return Settings(
+        remote_write_url=url,
+        resources=resources,
+        labels_allowlist=values.allowlist("metric_labels_allowlist", "*=[*]"),
+        annotations_allowlist=values.allowlist("metric_annotations_allowlist", ""),
+        metric_prefix=prefix,
+        batch_size=int(values.number("batch_size", 500, 1, 50_000, integer=True)),
+        page_size=int(values.number("page_size", 500, 1, 10_000, integer=True)),
+        external_labels=_external_labels(values, resources),
+        headers=headers,
+        bearer_token_file=bearer,
+        basic_auth_username=username,
+        basic_auth_password_file=password_file,
+        ca_file=values.text("ca_file"),
+        dry_run=dry_run,
+        kubeconfig=values.text("kubeconfig"),
+        log_format=log_format,
+        timeout=values.number("timeout", 30, 0.1, 3600),
+        max_retry_seconds=values.number("max_retry_seconds", 120, 0, 86_400),
+    )
+
+
+class _Values:
+    """Flag value, else environment variable, else default; errors name both."""
+
+    def __init__(self, args: dict[str, object], environ: Mapping[str, str]) -> None:
+        self._args = args
+        self._environ = environ
+
+    def fail(self, dest: str, problem: str) -> NoReturn:
+        flag = "--" + dest.replace("_", "-")
+        raise UsageError(f"{flag} ({ENV_PREFIX}{dest.upper()}) {problem}")
+
+    def raw(self, dest: str) -> str | None:
+        value = self._args.get(dest)
+        if isinstance(value, list):
+            return ",".join(value)
+        if value is not None:
+            return str(value)
+        return self._environ.get(f"{ENV_PREFIX}{dest.upper()}")
+
+    def text(self, dest: str, default: str = "") -> str:
+        value = self.raw(dest)
+        return default if value is None else value.strip()
+
+    def boolean(self, dest: str) -> bool:
+        value = self.text(dest).lower()
+        if value not in _TRUE | _FALSE:
+            self.fail(dest, f"must be true or false, got {value!r}")
+        return value in _TRUE
+
+    def number(
+        self, dest: str, default: float, low: float, high: float, *, integer: bool = False
+    ) -> float:
+        text = self.text(dest)
+        if not text:
+            return default
+        kind = "an integer" if integer else "a number"
+        try:
+            value = int(text) if integer else float(text)
+        except ValueError:
+            self.fail(dest, f"must be {kind} in {low:g}..{high:g}, got {text!r}")
+        if not low <= value <= high:
+            self.fail(dest, f"must be {kind} in {low:g}..{high:g}, got {text!r}")
+        return value
+
+    def allowlist(self, dest: str, default: str) -> Allowlist:
+        flag = f"--{dest.replace('_', '-')} ({ENV_PREFIX}{dest.upper()})"
+        return parse_allowlist(flag, self.text(dest, default))
+
+
+def _split(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def _pairs(values: _Values, dest: str) -> list[tuple[str, str]]:
+    pairs = []
+    for item in _split(values.text(dest)):
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip() or not value.strip():
+            values.fail(dest, f"must look like NAME=VALUE, got {item!r}")
+        pairs.append((name.strip(), value.strip()))
+    return pairs
+
+
+def _external_labels(values: _Values, resources: Sequence[str]) -> tuple[tuple[str, str], ...]:
+    reserved = {"namespace", "uid"} | {KINDS[r].singular for r in resources}
+    seen: set[str] = set()
+    for name, _ in (pairs := _pairs(values, "external_label")):
+        if not _LABEL_NAME.fullmatch(name) or name.startswith("__"):
+            values.fail(
+                "external_label",
+                f"name {name!r} must match [a-zA-Z_][a-zA-Z0-9_]* without a leading __",
+            )
+        if name in reserved or name.startswith(("label_", "annotation_")):
+            values.fail(
+                "external_label",
+                f"name {name!r} is taken (namespace, uid, kind names, label_*, annotation_*)",
+            )
+        if name in seen:
+            values.fail("external_label", f"name {name!r} is given twice")
+        seen.add(name)
+    return tuple(pairs)
+
+
+def _headers(values: _Values, *, has_auth: bool) -> tuple[tuple[str, str], ...]:
+    protocol = {name.lower() for name in REMOTE_WRITE_HEADERS} | {"user-agent", "content-length"}
+    pairs = _pairs(values, "header")
+    for name, _ in pairs:
+        if not _HEADER_NAME.fullmatch(name):
+            values.fail("header", f"name {name!r} is not a valid HTTP header name")
+        if name.lower() in protocol:
+            values.fail(
+                "header", f"{name} is set by the remote-write protocol and cannot be changed"
+            )
+        if name.lower() == "authorization" and has_auth:
+            values.fail(
+                "header", "Authorization cannot be combined with --bearer-token-file or basic auth"
+            )
+    return tuple(pairs)

@@ -1,0 +1,82 @@
+"""The two ends of the pipeline: a remote-write receiver, or Prometheus text on stdout."""
+
+import shutil
+import tempfile
+from collections.abc import Sequence
+from typing import IO
+
+from flowkeeper.backfill.encoder import compress, encode_samples, encode_write_request
+from flowkeeper.backfill.sender import RemoteWriter
+from flowkeeper.backfill.series import KindSeriesSpec, Series
+from flowkeeper.backfill.textformat import family_header, sample_line
+
+_SPOOL_BYTES = 1 << 20
+LABELS_HELP = "Kubernetes labels converted to Prometheus labels (flowkeeper-backfill)."
+ANNOTATIONS_HELP = "Kubernetes annotations converted to Prometheus labels (flowkeeper-backfill)."
+
+
+class RemoteWriteSink:
+    def __init__(self, writer: RemoteWriter, *, timestamp_ms: int) -> None:
+        self._writer = writer
+        self._timestamp_ms = timestamp_ms
+
+    def write(self, spec: KindSeriesSpec, batch: Sequence[Series]) -> None:
+        self._writer.send(compress(encode_write_request(batch, self._timestamp_ms)))
+
+    def end_kind(self, spec: KindSeriesSpec) -> None:
+        """Nothing to do: every batch was sent as it was made."""
+
+    def write_summary(self, samples: Sequence[tuple[Series, float]], timestamp_ms: int) -> None:
+        self._writer.send(compress(encode_samples(samples, timestamp_ms)))
+
+    def close(self) -> None:
+        self._writer.close()
+
+
+class TextSink:
+    """`--dry-run`: the text format wants each metric's lines together, so a kind's
+    annotations series wait in a temporary file (in memory up to 1 MiB) until its labels
+    series are all printed."""
+
+    def __init__(self, out: IO[str], *, timestamp_ms: int) -> None:
+        self._out = out
+        self._timestamp_ms = timestamp_ms
+        self._spool: IO[str] | None = None
+
+    def write(self, spec: KindSeriesSpec, batch: Sequence[Series]) -> None:
+        if self._spool is None:
+            self._spool = tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES, mode="w+")  # noqa: SIM115
+            self._out.write(family_header(spec.labels_name, LABELS_HELP))
+        for series in batch:
+            line = sample_line(series, 1.0, self._timestamp_ms)
+            if _metric_name(series) == spec.annotations_name:
+                self._spool.write(line)
+            else:
+                self._out.write(line)
+
+    def end_kind(self, spec: KindSeriesSpec) -> None:
+        if self._spool is None:
+            return
+        self._out.write(family_header(spec.annotations_name, ANNOTATIONS_HELP))
+        self._spool.seek(0)
+        shutil.copyfileobj(self._spool, self._out)
+        self._spool.close()
+        self._spool = None
+
+    def write_summary(self, samples: Sequence[tuple[Series, float]], timestamp_ms: int) -> None:
+        current = ""
+        for series, value in samples:
+            name = _metric_name(series)
+            if name != current:
+                self._out.write(f"# TYPE {name} gauge\n")
+                current = name
+            self._out.write(sample_line(series, value, timestamp_ms))
+        self._out.flush()
+
+    def close(self) -> None:
+        if self._spool is not None:
+            self._spool.close()
+
+
+def _metric_name(series: Series) -> str:
+    return next(value for name, value in series if name == "__name__")
