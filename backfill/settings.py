@@ -202,11 +202,17 @@ class _Values:
 
     def raw(self, dest: str) -> str | None:
         value = self._args.get(dest)
-        if isinstance(value, list):
-            return ",".join(value)
         if value is not None:
             return str(value)
         return self._environ.get(f"{ENV_PREFIX}{dest.upper()}")
+
+    def items(self, dest: str) -> list[str]:
+        """A repeatable flag: one item per use, so values may hold commas; the environment
+        variable has a single value, so there the items are comma-separated."""
+        value = self._args.get(dest)
+        if isinstance(value, list):
+            return [str(item).strip() for item in value if str(item).strip()]
+        return _split(self.text(dest))
 
     def text(self, dest: str, default: str = "") -> str:
         value = self.raw(dest)
@@ -244,7 +250,7 @@ def _split(text: str) -> list[str]:
 
 def _pairs(values: _Values, dest: str) -> list[tuple[str, str]]:
     pairs = []
-    for item in _split(values.text(dest)):
+    for item in values.items(dest):
         name, sep, value = item.partition("=")
         if not sep or not name.strip() or not value.strip():
             values.fail(dest, f"must look like NAME=VALUE, got {item!r}")

@@ -198,3 +198,18 @@ def test_help_exits_0(capsys):
         main(["--help"])
     assert exit_.value.code == 0
     assert "FLOWKEEPER_BACKFILL_" in capsys.readouterr().out
+
+
+def test_repeated_flags_keep_commas_in_values():
+    settings = parse_settings(
+        [
+            "--dry-run",
+            "--header=X-Scope-OrgID=team-a|team-b",
+            "--header=X-Tags=a,b",
+            "--external-label=cluster=eu1",
+            "--external-label=env=prod",
+        ],
+        {},
+    )
+    assert dict(settings.headers) == {"X-Scope-OrgID": "team-a|team-b", "X-Tags": "a,b"}
+    assert settings.external_labels == (("cluster", "eu1"), ("env", "prod"))
