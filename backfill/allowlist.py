@@ -27,6 +27,8 @@ class KeyFilter(NamedTuple):
     def select(self, mapping: Mapping[str, str]) -> Mapping[str, str]:
         if self.allow_all:
             return mapping
+        if not self.exact and not self.patterns:
+            return {}
         return {
             key: value
             for key, value in mapping.items()

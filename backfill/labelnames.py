@@ -24,18 +24,26 @@ def label_name(prefix: str, key: str) -> str:
 
 def prometheus_labels(prefix: str, mapping: Mapping[str, str]) -> list[tuple[str, str]]:
     """Name/value pairs for `mapping`, collisions suffixed like kube-state-metrics."""
-    pairs = [(label_name(prefix, key), value) for key, value in mapping.items()]
-    if len({name for name, _ in pairs}) == len(pairs):
-        return pairs
-    return _resolve_conflicts(prefix, mapping)
+    return list(zip(label_names(prefix, tuple(mapping)), mapping.values(), strict=True))
 
 
-def _resolve_conflicts(prefix: str, mapping: Mapping[str, str]) -> list[tuple[str, str]]:
+@lru_cache(maxsize=4096)
+def label_names(prefix: str, keys: tuple[str, ...]) -> tuple[str, ...]:
+    """The label name of each key, in the keys' order. Cached per key set: the objects of one
+    workload carry the same keys, so most objects skip sanitizing and the collision check."""
+    names = tuple(label_name(prefix, key) for key in keys)
+    if len(set(names)) == len(names):
+        return names
+    resolved = _resolve_conflicts(prefix, keys)
+    return tuple(resolved[key] for key in keys)
+
+
+def _resolve_conflicts(prefix: str, keys: tuple[str, ...]) -> dict[str, str]:
     names: list[str] = []
-    values: list[str] = []
+    ordered = sorted(keys)
     used: dict[str, int] = {}
     counts: dict[str, int] = {}
-    for key in sorted(mapping):
+    for key in ordered:
         base = label_name(prefix, key)
         name = base
         if base in counts:
@@ -48,8 +56,7 @@ def _resolve_conflicts(prefix: str, mapping: Mapping[str, str]) -> list[tuple[st
             name, counts[base] = _next_free(base, count, used)
         used[name] = len(names)
         names.append(name)
-        values.append(mapping[key])
-    return list(zip(names, values, strict=True))
+    return dict(zip(ordered, names, strict=True))
 
 
 def _next_free(base: str, count: int, used: dict[str, int]) -> tuple[str, int]:

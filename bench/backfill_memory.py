@@ -3,7 +3,9 @@
 The paginating list server runs in its own process and generates objects on the fly, so only
 the CLI's memory is measured: its peak RSS comes from the kernel (`ru_maxrss` of the child via
 os.wait4). Receiver: VictoriaMetrics on loopback. The CPU seconds of the three processes show
-what bounds the rate on a 2-core machine. Usage: python bench/backfill_memory.py [N...]
+what bounds the rate on a 2-core machine. Each size runs twice: a first run, whose series are
+new to the receiver, and a repeat run sending the same series again with a new timestamp, as a
+daily CronJob does. Usage: python bench/backfill_memory.py [N...]
 """
 
 import os
@@ -68,33 +70,35 @@ def main() -> None:
     with start_victoriametrics() as vm, tempfile.TemporaryDirectory() as directory:
         vm_process = psutil.Process(vm.process.pid)
         for objects in sizes:
-            server, url = list_server(objects)
-            vm_before = sum(vm_process.cpu_times()[:2])
-            try:
-                kubeconfig = write_kubeconfig(Path(directory) / "kubeconfig", url)
-                code, seconds, peak, cpu, last = run_cli(kubeconfig, vm.write_url, str(objects))
-            finally:
-                server.terminate()
-                _, _, server_usage = os.wait4(server.pid, 0)
-                server.returncode = -1
-            vm_cpu = sum(vm_process.cpu_times()[:2]) - vm_before
-            server_cpu = server_usage.ru_utime + server_usage.ru_stime
-            vm.flush()
-            landed = vm.query(f'count(kube_pod_labels{{bench_run="{objects}"}})')
-            count = int(landed[0]["value"][1]) if landed else 0
-            rows.append((objects, seconds, peak, code, count, cpu, server_cpu, vm_cpu))
-            print(f"  {objects}: {last}", file=sys.stderr)
-    header = ("objects", "seconds", "objects/s", "peak RSS MiB", "exit", "in VM")
+            for run in ("first", "repeat"):
+                server, url = list_server(objects)
+                vm_before = sum(vm_process.cpu_times()[:2])
+                try:
+                    kubeconfig = write_kubeconfig(Path(directory) / "kubeconfig", url)
+                    code, seconds, peak, cpu, last = run_cli(kubeconfig, vm.write_url, str(objects))
+                finally:
+                    server.terminate()
+                    _, _, server_usage = os.wait4(server.pid, 0)
+                    server.returncode = -1
+                vm_cpu = sum(vm_process.cpu_times()[:2]) - vm_before
+                server_cpu = server_usage.ru_utime + server_usage.ru_stime
+                vm.flush()
+                landed = vm.query(f'count(kube_pod_labels{{bench_run="{objects}"}})')
+                count = int(landed[0]["value"][1]) if landed else 0
+                rows.append((objects, run, seconds, peak, code, count, cpu, server_cpu, vm_cpu))
+                print(f"  {objects} {run}: {last}", file=sys.stderr)
+    header = ("objects", "run", "seconds", "objects/s", "peak RSS MiB", "exit", "in VM")
     header += ("CLI CPU s", "server CPU s", "VM CPU s")
     print(" | ".join(header))
-    for objects, seconds, peak, code, count, cpu, server_cpu, vm_cpu in rows:
-        cells = (objects, f"{seconds:.1f}", f"{objects / seconds:.0f}", f"{peak:.1f}", code, count)
-        cells += (f"{cpu:.1f}", f"{server_cpu:.1f}", f"{vm_cpu:.1f}")
+    for objects, run, seconds, peak, code, count, cpu, server_cpu, vm_cpu in rows:
+        cells = (objects, run, f"{seconds:.1f}", f"{objects / seconds:.0f}", f"{peak:.1f}")
+        cells += (code, count, f"{cpu:.1f}", f"{server_cpu:.1f}", f"{vm_cpu:.1f}")
         print(" | ".join(str(cell) for cell in cells))
-    base = rows[0][2]
-    for objects, _, peak, *_ in rows[1:]:
+    firsts = [(row[0], row[3]) for row in rows if row[1] == "first"]
+    base = firsts[0][1]
+    for objects, peak in firsts[1:]:
         change = 100 * (peak / base - 1)
-        print(f"peak RSS at {objects} objects: {change:+.1f}% of the {rows[0][0]}-object figure")
+        print(f"peak RSS at {objects} objects: {change:+.1f}% of the {firsts[0][0]}-object figure")
 
 
 if __name__ == "__main__":
