@@ -57,7 +57,7 @@ BAD_VALUES = {
     "external label taken by identity": {"backfill": {**ENABLED, "externalLabels": {"pod": "x"}}},
     "external label like a label": {"backfill": {**ENABLED, "externalLabels": {"label_app": "x"}}},
     "external label empty value": {"backfill": {**ENABLED, "externalLabels": {"cluster": ""}}},
-    "header value with a comma": {"backfill": {**ENABLED, "headers": {"X-Scope-OrgID": "a,b"}}},
+    "header value with a newline": {"backfill": {**ENABLED, "headers": {"X-Scope-OrgID": "a\nb"}}},
     "header with a space": {"backfill": {**ENABLED, "headers": {"X Scope": "t"}}},
     "header value not a string": {"backfill": {**ENABLED, "headers": {"X-Scope-OrgID": 1}}},
     "secret name not DNS": {
@@ -76,6 +76,8 @@ GOOD_VALUES = {
     "star allowlist": {"backfill": {**ENABLED, "metricLabelsAllowlist": "*=[*]"}},
     "metric prefix with a colon": {"backfill": {**ENABLED, "metricPrefix": "kube:meta"}},
     "federated mimir tenants": {"backfill": {**ENABLED, "headers": {"X-Scope-OrgID": "a|b"}}},
+    "header value with a comma": {"backfill": {**ENABLED, "headers": {"X-Tags": "a,b"}}},
+    "label value with a comma": {"backfill": {**ENABLED, "externalLabels": {"region": "eu,us"}}},
     "opt-in kind": {"backfill": {**ENABLED, "kinds": ["configmaps", "storageclasses"]}},
     "global from a parent chart": {"global": {"imageRegistry": "mirror.example"}},
 }
