@@ -1,0 +1,205 @@
+"""The operator's only Kubernetes I/O besides kopf: read, create, merge-patch, delete, list.
+
+Synchronous (the kubernetes client is), so callers run these in a thread. Objects are plain
+dicts sent to fixed URL paths: no model classes, no discovery round-trips. Patches are JSON
+merge patches (RFC 7386), understood by every resource, custom ones included; strategic merge
+would not work on FlowCollectors.
+"""
+
+import json
+import os
+from collections.abc import Mapping
+from typing import Any, NamedTuple
+
+import kubernetes.client
+import kubernetes.config
+import urllib3.exceptions
+from flowkeeper.operator import metrics
+from kubernetes.client.exceptions import ApiException
+
+USER_AGENT = "flowkeeper-operator/0.1"
+REQUEST_TIMEOUT_SECONDS = 30.0
+MERGE_PATCH = "application/merge-patch+json"
+
+Object = dict[str, Any]
+
+
+class Kind(NamedTuple):
+    prefix: str  # /api/v1 or /apis/<group>/<version>
+    plural: str
+
+
+KINDS: Mapping[str, Kind] = {
+    "ConfigMap": Kind("/api/v1", "configmaps"),
+    "Service": Kind("/api/v1", "services"),
+    "DaemonSet": Kind("/apis/apps/v1", "daemonsets"),
+    "Deployment": Kind("/apis/apps/v1", "deployments"),
+    "FlowCollector": Kind("/apis/flows.flowkeeper.dev/v1alpha1", "flowcollectors"),
+}
+
+
+class KubeError(Exception):
+    """An API call that failed; ``transient`` says whether retrying later can help."""
+
+    def __init__(self, action: str, status: int, message: str) -> None:
+        super().__init__(
+            f"{action}: HTTP {status}: {message}" if status else f"{action}: {message}"
+        )
+        self.status = status
+        self.transient = status in {0, 429} or status >= 500
+
+
+class AlreadyExistsError(KubeError):
+    """Create found the object there: someone (often our own other handler) made it first."""
+
+
+def load_configuration() -> kubernetes.client.Configuration:
+    """In-cluster service account, else the kubeconfig named by $KUBECONFIG (read now)."""
+    configuration = kubernetes.client.Configuration()
+    try:
+        kubernetes.config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
+    except kubernetes.config.ConfigException:
+        # Passed explicitly: the library's own default was frozen when it was imported.
+        path = os.environ.get("KUBECONFIG") or "~/.kube/config"
+        kubernetes.config.load_kube_config(  # type: ignore[no-untyped-call]
+            config_file=path, client_configuration=configuration
+        )
+    return configuration
+
+
+def connect(configuration: kubernetes.client.Configuration) -> kubernetes.client.ApiClient:
+    api = kubernetes.client.ApiClient(configuration)
+    api.user_agent = USER_AGENT
+    return api
+
+
+def read(
+    api: kubernetes.client.ApiClient, *, kind: str, namespace: str, name: str
+) -> Object | None:
+    try:
+        return _call(api, "GET", _path(kind, namespace, name), action=f"get {kind} {name}")
+    except KubeError as error:
+        if error.status == 404:
+            return None
+        raise
+
+
+def list_labelled(
+    api: kubernetes.client.ApiClient, *, kind: str, namespace: str, labels: Mapping[str, str]
+) -> list[Object]:
+    """Objects carrying all ``labels`` (filtered here too: test servers ignore selectors)."""
+    selector = ",".join(f"{key}={value}" for key, value in labels.items())
+    found = _call(
+        api,
+        "GET",
+        _path(kind, namespace),
+        query=[("labelSelector", selector)],
+        action=f"list {kind}",
+    )
+    items: list[Object] = found.get("items") or []
+    return [
+        item
+        for item in items
+        if all(
+            (item.get("metadata", {}).get("labels") or {}).get(key) == value
+            for key, value in labels.items()
+        )
+    ]
+
+
+def create(api: kubernetes.client.ApiClient, *, body: Mapping[str, Any]) -> Object:
+    kind, metadata = str(body["kind"]), body["metadata"]
+    created = _call(
+        api,
+        "POST",
+        _path(kind, metadata["namespace"]),
+        body=body,
+        action=f"create {kind} {metadata['name']}",
+    )
+    metrics.API_WRITES.labels(kind=kind, verb="create").inc()
+    return created
+
+
+def patch(
+    api: kubernetes.client.ApiClient,
+    *,
+    kind: str,
+    namespace: str,
+    name: str,
+    body: Mapping[str, Any],
+    subresource: str = "",
+) -> Object:
+    path = _path(kind, namespace, name) + (f"/{subresource}" if subresource else "")
+    patched = _call(
+        api,
+        "PATCH",
+        path,
+        body=body,
+        content_type=MERGE_PATCH,
+        action=f"patch {kind} {name}{'/' + subresource if subresource else ''}",
+    )
+    metrics.API_WRITES.labels(
+        kind=f"{kind}/{subresource}" if subresource else kind, verb="patch"
+    ).inc()
+    return patched
+
+
+def delete(api: kubernetes.client.ApiClient, *, kind: str, namespace: str, name: str) -> bool:
+    """Delete an object; False when it was already gone."""
+    try:
+        _call(api, "DELETE", _path(kind, namespace, name), action=f"delete {kind} {name}")
+    except KubeError as error:
+        if error.status == 404:
+            return False
+        raise
+    metrics.API_WRITES.labels(kind=kind, verb="delete").inc()
+    return True
+
+
+def _path(kind: str, namespace: str, name: str = "") -> str:
+    prefix, plural = KINDS[kind]
+    return f"{prefix}/namespaces/{namespace}/{plural}" + (f"/{name}" if name else "")
+
+
+def _call(
+    api: kubernetes.client.ApiClient,
+    method: str,
+    path: str,
+    *,
+    action: str,
+    body: Mapping[str, Any] | None = None,
+    query: list[tuple[str, str]] | None = None,
+    content_type: str = "application/json",
+) -> Object:
+    headers = {"Accept": "application/json", "Content-Type": content_type}
+    request = api.param_serialize(
+        method=method,
+        resource_path=path,
+        query_params=query,
+        header_params=headers,
+        body=dict(body) if body is not None else None,
+        auth_settings=["BearerToken"],
+    )
+    try:
+        response = api.call_api(*request, _request_timeout=REQUEST_TIMEOUT_SECONDS)
+        data = response.read()  # type: ignore[no-untyped-call]
+    except ApiException as error:
+        raise KubeError(action, int(error.status or 0), str(error.reason)) from error
+    except (urllib3.exceptions.HTTPError, OSError) as error:
+        raise KubeError(action, 0, str(error)) from error
+    if not 200 <= response.status <= 299:
+        message = _message(data)
+        if response.status == 409 and method == "POST":
+            raise AlreadyExistsError(action, response.status, message)
+        raise KubeError(action, response.status, message)
+    decoded: Object = json.loads(data) if data else {}
+    return decoded
+
+
+def _message(data: bytes | None) -> str:
+    """The Status message of an error answer, or its raw text."""
+    text = (data or b"").decode("utf-8", "replace")
+    try:
+        return str(json.loads(text).get("message") or text)
+    except (ValueError, AttributeError):
+        return text[:200]

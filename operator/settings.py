@@ -1,0 +1,52 @@
+"""kopf settings, tuned in one startup handler; each value says why it differs from kopf's."""
+
+import logging
+import os
+from typing import Any
+
+import kopf
+
+PREFIX = "flows.flowkeeper.dev"
+RESYNC_ENV = "FLOWKEEPER_OPERATOR_RESYNC_SECONDS"
+DEFAULT_RESYNC_SECONDS = 300.0
+
+
+def resync_seconds(memo: kopf.Memo) -> float:
+    """From the CLI (memo), else the environment, else five minutes."""
+    value = memo.get("resync_seconds") or os.environ.get(RESYNC_ENV) or DEFAULT_RESYNC_SECONDS
+    return float(value)
+
+
+@kopf.on.startup()
+def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
+    # One replica (the chart's Deployment uses the Recreate strategy); peering would need the
+    # KopfPeering CRDs and RBAC for them, and it writes a heartbeat every few seconds.
+    settings.peering.standalone = True
+    settings.peering.mandatory = False
+
+    # Our own annotation prefix instead of kopf.zalando.org, so users see who wrote them.
+    # Annotations, not status: the FlowCollector status schema is structural and would prune
+    # a status.kopf stanza. Progress is only written while a handler is retrying.
+    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=PREFIX)
+    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
+        prefix=PREFIX, key="last-handled-configuration"
+    )
+    # Never added: there are no deletion handlers, daemons or kopf timers (those would add
+    # it); ownerReferences garbage-collect the children. Named ours should that ever change.
+    settings.persistence.finalizer = f"{PREFIX}/finalizer"
+
+    # Only the Events we post on purpose (created/updated/restored children, invalid specs),
+    # never one per log line: an idle operator must not write to the API.
+    settings.posting.loggers = False
+    settings.posting.level = logging.INFO
+
+    # Watches end server-side every 10 minutes and are re-opened, so a silently broken
+    # connection (a dropped NAT entry, a restarted API server) cannot stall the operator.
+    settings.watching.server_timeout = 600
+    settings.watching.client_timeout = 660
+    settings.watching.connect_timeout = 30
+    # A single API request should never take longer than this; kopf retries after it.
+    settings.networking.request_timeout = 60
+
+    # Only the login handler is synchronous; API calls run in asyncio's own thread pool.
+    settings.execution.max_workers = 2

@@ -1,0 +1,538 @@
+"""The real operator (kopf, in-process) against the emulated API server.
+
+The test plays the parts a cluster would: the DaemonSet controller (it writes the DaemonSet
+status), the cloud load balancer (the Service status), and a careless human (deletes and edits).
+Waiting is always polling with a deadline; nothing is asserted after a fixed sleep.
+"""
+
+import asyncio
+import copy
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+import yaml
+from flowkeeper.operator import cli
+from flowkeeper.operator.manifests import CONFIG_HASH_ANNOTATION
+from prometheus_client import REGISTRY
+
+from e2e.emulator import TEST_AGENT, Emulator
+
+SAMPLES = Path(__file__).parent / "samples" / "good"
+FC = "/apis/flows.flowkeeper.dev/v1alpha1/namespaces/{ns}/flowcollectors"
+CM = "/api/v1/namespaces/{ns}/configmaps"
+SVC = "/api/v1/namespaces/{ns}/services"
+DS = "/apis/apps/v1/namespaces/{ns}/daemonsets"
+DEPLOY = "/apis/apps/v1/namespaces/{ns}/deployments"
+EVENTS = "/api/v1/namespaces/{ns}/events"
+OPERATOR_AGENTS = ("kopf", "flowkeeper-operator")
+RESYNC_SECONDS = 1.0
+TIMEOUT = 20.0
+
+
+class Api:
+    """The tests' own client (User-Agent flowkeeper-tests, so its calls are not counted)."""
+
+    def __init__(self, session: aiohttp.ClientSession) -> None:
+        self.session = session
+
+    async def get(self, path: str) -> dict[str, Any] | None:
+        async with self.session.get(path) as response:
+            if response.status == 404:
+                return None
+            assert response.status == 200, await response.text()
+            return dict(await response.json())
+
+    async def create(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        async with self.session.post(path, json=body) as response:
+            assert response.status == 201, await response.text()
+            return dict(await response.json())
+
+    async def patch(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        headers = {"Content-Type": "application/merge-patch+json"}
+        async with self.session.patch(path, json=body, headers=headers) as response:
+            assert response.status == 200, await response.text()
+            return dict(await response.json())
+
+    async def delete(self, path: str) -> None:
+        async with self.session.delete(path) as response:
+            assert response.status == 200, await response.text()
+
+    async def items(self, path: str) -> list[dict[str, Any]]:
+        listed = await self.get(path)
+        assert listed is not None
+        return list(listed["items"])
+
+
+class Operator:
+    """`flowkeeper-operator` minus the HTTP ports, in a thread with its own event loop.
+
+    Its own loop, because kopf cancels every task of its loop that it did not start when it
+    stops; the emulator and the test keep running in the test's loop.
+    """
+
+    def __init__(self) -> None:
+        self.thread: threading.Thread | None = None
+        self.stop_flag = threading.Event()
+
+    async def start(self) -> None:
+        options = cli.parse_args(
+            ["-A", "--liveness-port", "0", "--metrics-port", "0", "--resync-seconds", "1"], {}
+        )
+        ready = threading.Event()
+        self.stop_flag = threading.Event()
+        main = cli.serve(options, stop_flag=self.stop_flag, ready_flag=ready)
+        self.thread = threading.Thread(target=asyncio.run, args=(main,), name="operator")
+        self.thread.start()
+        assert await asyncio.to_thread(ready.wait, TIMEOUT)
+
+    async def stop(self) -> None:
+        if self.thread is not None:
+            self.stop_flag.set()
+            await asyncio.to_thread(self.thread.join, TIMEOUT)
+            assert not self.thread.is_alive()
+            self.thread = None
+
+
+@pytest.fixture
+async def api(k8s: Emulator) -> AsyncIterator[Api]:
+    async with aiohttp.ClientSession(k8s.url, headers={"User-Agent": TEST_AGENT}) as session:
+        yield Api(session)
+
+
+@pytest.fixture
+async def operator(kubeconfig: Path) -> AsyncIterator[Operator]:
+    running = Operator()
+    await running.start()
+    try:
+        yield running
+    finally:
+        await running.stop()
+
+
+async def eventually(check: Callable[[], Awaitable[Any]], timeout: float = TIMEOUT) -> Any:
+    """Retry ``check`` until it stops failing its assertions, or fail with its last error."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        try:
+            return await check()
+        except AssertionError:
+            if asyncio.get_running_loop().time() > deadline:
+                raise
+            await asyncio.sleep(0.05)
+
+
+def sample(name: str = "full.yaml") -> dict[str, Any]:
+    return dict(yaml.safe_load((SAMPLES / name).read_text()))
+
+
+async def create_fc(api: Api, body: dict[str, Any]) -> dict[str, Any]:
+    return await api.create(FC.format(ns=body["metadata"]["namespace"]), body)
+
+
+async def fc_status(api: Api, ns: str, name: str) -> dict[str, Any]:
+    fc = await api.get(f"{FC.format(ns=ns)}/{name}")
+    assert fc is not None
+    return dict(fc.get("status") or {})
+
+
+def condition(status: dict[str, Any], kind: str) -> dict[str, Any]:
+    found = [c for c in status.get("conditions", []) if c["type"] == kind]
+    assert found, status
+    return dict(found[0])
+
+
+async def children_of(api: Api, ns: str, name: str) -> dict[str, dict[str, Any] | None]:
+    return {
+        "configmap": await api.get(f"{CM.format(ns=ns)}/{name}-config"),
+        "daemonset": await api.get(f"{DS.format(ns=ns)}/{name}"),
+        "service": await api.get(f"{SVC.format(ns=ns)}/{name}"),
+        "metrics": await api.get(f"{SVC.format(ns=ns)}/{name}-metrics"),
+    }
+
+
+async def settled(api: Api, ns: str, name: str, generation: int = 1) -> dict[str, Any]:
+    """Wait until the operator has applied ``generation`` and written its status."""
+
+    async def check() -> dict[str, Any]:
+        status = await fc_status(api, ns, name)
+        assert status.get("observedGeneration") == generation, status
+        kids = await children_of(api, ns, name)
+        assert all(kids.values()), kids
+        return status
+
+    return dict(await eventually(check))
+
+
+async def roll_out(api: Api, ns: str, name: str, *, nodes: int, ready: int) -> None:
+    """Act as the DaemonSet controller: report the current template as rolled out."""
+    daemonset = await api.get(f"{DS.format(ns=ns)}/{name}")
+    assert daemonset is not None
+    await api.patch(
+        f"{DS.format(ns=ns)}/{name}/status",
+        {
+            "status": {
+                "observedGeneration": daemonset["metadata"]["generation"],
+                "desiredNumberScheduled": nodes,
+                "currentNumberScheduled": nodes,
+                "updatedNumberScheduled": nodes,
+                "numberReady": ready,
+                "numberAvailable": ready,
+            }
+        },
+    )
+
+
+async def events(api: Api, ns: str, reason: str) -> list[str]:
+    return [e["message"] for e in await api.items(EVENTS.format(ns=ns)) if e["reason"] == reason]
+
+
+async def expect_events(api: Api, reason: str, messages: list[str]) -> None:
+    """kopf posts Events from a queue in the background, so they may land a moment later."""
+
+    async def posted() -> None:
+        assert sorted(await events(api, "netflow", reason)) == sorted(messages)
+
+    await eventually(posted)
+
+
+async def quiet(k8s: Emulator, seconds: float = 1.0) -> None:
+    """Wait until the operator has made no write for ``seconds`` (the end of a burst)."""
+
+    async def check() -> None:
+        mark = k8s.mark()
+        await asyncio.sleep(seconds)
+        assert not k8s.calls(since=mark, writes=True), k8s.calls(since=mark, writes=True)
+
+    await eventually(check)
+
+
+async def test_creation_makes_owned_labelled_children_and_a_status(api, k8s, operator):
+    fc = await create_fc(api, sample())
+    status = await settled(api, "netflow", "core")
+    kids = await children_of(api, "netflow", "core")
+    for child in kids.values():
+        assert child is not None
+        assert child["metadata"]["ownerReferences"] == [
+            {
+                "apiVersion": "flows.flowkeeper.dev/v1alpha1",
+                "kind": "FlowCollector",
+                "name": "core",
+                "uid": fc["metadata"]["uid"],
+                "controller": True,
+                "blockOwnerDeletion": True,
+            }
+        ]
+        assert child["metadata"]["labels"] == {
+            "app.kubernetes.io/name": "flow-collector",
+            "app.kubernetes.io/instance": "core",
+            "app.kubernetes.io/managed-by": "flowkeeper",
+            "app.kubernetes.io/part-of": "flowkeeper",
+        }
+        assert "flows.flowkeeper.dev/desired-hash" in child["metadata"]["annotations"]
+    daemonset = kids["daemonset"]
+    assert daemonset is not None
+    template = daemonset["spec"]["template"]["metadata"]["annotations"]
+    assert status["configHash"] == template[CONFIG_HASH_ANNOTATION]
+    assert (status["nodes"], condition(status, "Ready")["status"]) == ("0/0", "False")
+    await expect_events(
+        api,
+        "Created",
+        [
+            "Created ConfigMap core-config",
+            "Created DaemonSet core",
+            "Created Service core",
+            "Created Service core-metrics",
+        ],
+    )
+    owner = await api.get(f"{FC.format(ns='netflow')}/core")
+    assert owner is not None
+    assert not owner["metadata"].get("finalizers")
+
+
+async def test_ready_follows_the_daemonset_rollout_and_the_load_balancer(api, k8s, operator):
+    await create_fc(api, sample())
+    await settled(api, "netflow", "core")
+    await roll_out(api, "netflow", "core", nodes=3, ready=3)
+
+    async def ready() -> dict[str, Any]:
+        status = await fc_status(api, "netflow", "core")
+        assert condition(status, "Ready")["status"] == "True", status
+        return status
+
+    status = await eventually(ready)
+    assert (status["nodes"], status["desiredNumberScheduled"], status["numberReady"]) == (
+        "3/3",
+        3,
+        3,
+    )
+
+    await roll_out(api, "netflow", "core", nodes=3, ready=2)
+
+    async def degraded() -> None:
+        status = await fc_status(api, "netflow", "core")
+        assert condition(status, "Degraded")["status"] == "True", status
+        assert condition(status, "Ready")["reason"] == "PodsNotReady"
+        assert status["nodes"] == "2/3"
+
+    await eventually(degraded)
+
+    ingress = {"loadBalancer": {"ingress": [{"ip": "203.0.113.10"}]}}
+    await api.patch(f"{SVC.format(ns='netflow')}/core/status", {"status": ingress})
+
+    async def addressed() -> None:
+        status = await fc_status(api, "netflow", "core")
+        assert status["serviceAddresses"] == ["203.0.113.10"]
+
+    await eventually(addressed)
+
+
+async def test_spec_change_rolls_the_pods(api, k8s, operator):
+    await create_fc(api, sample())
+    before = await settled(api, "netflow", "core")
+    await roll_out(api, "netflow", "core", nodes=2, ready=2)
+    await eventually(
+        lambda: _assert_ready(api, "True"),
+    )
+    old = await children_of(api, "netflow", "core")
+
+    await api.patch(f"{FC.format(ns='netflow')}/core", {"spec": {"nats": {"subject": "flows.new"}}})
+    after = await settled(api, "netflow", "core", generation=2)
+    new = await children_of(api, "netflow", "core")
+    assert new["configmap"] is not None
+    assert old["configmap"] is not None
+    assert '"subject": "flows.new"' in new["configmap"]["data"]["config.json"]
+    assert new["daemonset"] is not None
+    assert old["daemonset"] is not None
+    old_hash = old["daemonset"]["spec"]["template"]["metadata"]["annotations"][
+        CONFIG_HASH_ANNOTATION
+    ]
+    new_hash = new["daemonset"]["spec"]["template"]["metadata"]["annotations"][
+        CONFIG_HASH_ANNOTATION
+    ]
+    assert old_hash == before["configHash"]
+    assert new_hash == after["configHash"] != old_hash
+    assert (
+        new["daemonset"]["metadata"]["generation"] == old["daemonset"]["metadata"]["generation"] + 1
+    )
+    assert new["service"] == old["service"]  # untouched: nothing of it changed
+    await eventually(lambda: _assert_ready(api, "False", reason="RollingOut"))
+    assert condition(after, "Ready")["observedGeneration"] == 2
+
+    await roll_out(api, "netflow", "core", nodes=2, ready=2)
+    await eventually(lambda: _assert_ready(api, "True"))
+    await expect_events(
+        api,
+        "Updated",
+        [
+            "Updated ConfigMap core-config",
+            "Updated DaemonSet core",
+        ],
+    )
+
+
+async def _assert_ready(api: Api, truth: str, reason: str | None = None) -> None:
+    status = await fc_status(api, "netflow", "core")
+    ready = condition(status, "Ready")
+    assert ready["status"] == truth, status
+    if reason is not None:
+        assert ready["reason"] == reason, status
+
+
+async def test_deleted_children_are_restored(api, k8s, operator):
+    await create_fc(api, sample())
+    await settled(api, "netflow", "core")
+    old = await children_of(api, "netflow", "core")
+    await api.delete(f"{SVC.format(ns='netflow')}/core")
+    await api.delete(f"{CM.format(ns='netflow')}/core-config")
+
+    async def restored() -> None:
+        new = await children_of(api, "netflow", "core")
+        for kind in ("service", "configmap"):
+            assert new[kind] is not None, kind
+            assert old[kind] is not None, kind
+            assert new[kind]["metadata"]["uid"] != old[kind]["metadata"]["uid"]
+            assert (
+                new[kind]["spec" if kind == "service" else "data"]
+                == (old[kind]["spec" if kind == "service" else "data"])
+            )
+
+    await eventually(restored)
+    await expect_events(
+        api,
+        "Restored",
+        [
+            "Restored ConfigMap core-config",
+            "Restored Service core",
+        ],
+    )
+
+
+async def test_hand_edited_children_are_restored(api, k8s, operator):
+    await create_fc(api, sample())
+    await settled(api, "netflow", "core")
+    old = await children_of(api, "netflow", "core")
+    assert old["daemonset"] is not None
+    assert old["configmap"] is not None
+    hacked = copy.deepcopy(old["daemonset"]["spec"]["template"]["spec"]["containers"])
+    hacked[0]["image"] = "evil:latest"
+    await api.patch(
+        f"{DS.format(ns='netflow')}/core",
+        {"spec": {"template": {"spec": {"containers": hacked, "nodeSelector": {"extra": "x"}}}}},
+    )
+    await api.patch(f"{CM.format(ns='netflow')}/core-config", {"data": {"config.json": "{}"}})
+    await api.patch(
+        f"{SVC.format(ns='netflow')}/core", {"metadata": {"labels": {"team": "netops"}}}
+    )
+
+    async def restored() -> None:
+        new = await children_of(api, "netflow", "core")
+        assert new["daemonset"] is not None
+        assert old["daemonset"] is not None
+        assert new["daemonset"]["spec"] == old["daemonset"]["spec"]
+        assert new["configmap"] is not None
+        assert new["configmap"]["data"] == old["configmap"]["data"]
+
+    await eventually(restored)
+    service = await api.get(f"{SVC.format(ns='netflow')}/core")
+    assert service is not None
+    assert service["metadata"]["labels"]["team"] == "netops"  # not ours to remove
+    await expect_events(
+        api,
+        "Restored",
+        [
+            "Restored ConfigMap core-config",
+            "Restored DaemonSet core",
+        ],
+    )
+
+
+async def test_idle_operator_makes_no_writes(api, k8s, operator):
+    await create_fc(api, sample())
+    await create_fc(api, sample("minimal.yaml"))
+    await settled(api, "netflow", "core")
+    await settled(api, "netflow", "edge")
+    await roll_out(api, "netflow", "core", nodes=2, ready=2)
+    await eventually(lambda: _assert_ready(api, "True"))
+    await quiet(k8s)
+
+    mark = k8s.mark()
+
+    async def resynced_twice() -> None:
+        reads = k8s.calls(since=mark, agents=["flowkeeper-operator"])
+        assert reads["get daemonsets"] >= 4, reads  # two FlowCollectors, two resyncs each
+
+    await eventually(resynced_twice)
+    assert k8s.calls(since=mark, writes=True) == {}
+
+
+async def test_invalid_spec_is_reported_and_changes_nothing(api, k8s, operator):
+    bad = sample("minimal.yaml")
+    bad["spec"]["templateStore"] = {"kvBucket": "templates", "kvHistory": 65}
+    await create_fc(api, bad)
+
+    async def refused() -> dict[str, Any]:
+        status = await fc_status(api, "netflow", "edge")
+        ready = condition(status, "Ready")
+        assert (ready["status"], ready["reason"]) == ("False", "InvalidSpec"), status
+        return ready
+
+    ready = await eventually(refused)
+    assert "spec.templateStore.kvHistory" in ready["message"]
+    assert "between 1 and 64" in ready["message"]
+    assert await children_of(api, "netflow", "edge") == dict.fromkeys(
+        ("configmap", "daemonset", "service", "metrics"), None
+    )
+    await expect_events(api, "InvalidSpec", [ready["message"]])
+    warnings = [
+        e for e in await api.items(EVENTS.format(ns="netflow")) if e["reason"] == "InvalidSpec"
+    ]
+    assert [e["type"] for e in warnings] == ["Warning"]
+
+    await quiet(k8s)
+    mark = k8s.mark()
+    resyncs = _resync_count("invalid")
+
+    async def resynced_twice() -> None:
+        assert _resync_count("invalid") >= resyncs + 2
+
+    # No endless retry: resyncs come and go without writing or re-posting the Event.
+    await eventually(resynced_twice)
+    assert k8s.calls(since=mark, writes=True) == {}
+
+
+def _resync_count(result: str) -> float:
+    labels = {"trigger": "resync", "result": result}
+    return REGISTRY.get_sample_value("flowkeeper_operator_reconciles_total", labels) or 0.0
+
+
+async def test_valid_spec_turned_invalid_leaves_the_children_alone(api, k8s, operator):
+    await create_fc(api, sample())
+    await settled(api, "netflow", "core")
+    before = await children_of(api, "netflow", "core")
+    await api.patch(f"{FC.format(ns='netflow')}/core", {"spec": {"listeners": []}})
+
+    async def refused() -> None:
+        status = await fc_status(api, "netflow", "core")
+        assert condition(status, "Ready")["reason"] == "InvalidSpec", status
+        assert status["observedGeneration"] == 2
+        assert "spec.listeners" in condition(status, "Ready")["message"]
+
+    await eventually(refused)
+    await quiet(k8s)
+    assert await children_of(api, "netflow", "core") == before
+
+
+async def test_restart_makes_no_duplicates_and_no_writes(api, k8s, operator):
+    await create_fc(api, sample())
+    await settled(api, "netflow", "core")
+    await roll_out(api, "netflow", "core", nodes=1, ready=1)
+    await eventually(lambda: _assert_ready(api, "True"))
+    await quiet(k8s)
+    await operator.stop()
+
+    mark = k8s.mark()
+    await operator.start()
+
+    async def resumed() -> None:
+        # The resume handler reads all four children, then lists legacy Deployments.
+        calls = k8s.calls(since=mark, agents=["flowkeeper-operator"])
+        assert calls["list deployments"] >= 1, calls
+
+    await eventually(resumed)
+    await quiet(k8s)
+    assert k8s.calls(since=mark, writes=True) == {}
+    for path in (CM, SVC, DS):
+        names = [o["metadata"]["name"] for o in await api.items(path.format(ns="netflow"))]
+        assert len(names) == len(set(names))
+    assert len(await api.items(SVC.format(ns="netflow"))) == 2
+
+
+async def test_legacy_deployment_is_removed_once_the_daemonset_exists(api, k8s, operator):
+    labels = {"app.kubernetes.io/name": "flow-collector", "app.kubernetes.io/instance": "core"}
+    deployment = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "core-collector", "namespace": "netflow", "labels": labels},
+        "spec": {"selector": {"matchLabels": labels}, "template": {"metadata": {"labels": labels}}},
+    }
+    other = copy.deepcopy(deployment)
+    other["metadata"].update(name="unrelated", labels={"app.kubernetes.io/name": "something"})
+    await api.create(DEPLOY.format(ns="netflow"), deployment)
+    await api.create(DEPLOY.format(ns="netflow"), other)
+    await create_fc(api, sample())
+
+    async def removed() -> None:
+        names = [d["metadata"]["name"] for d in await api.items(DEPLOY.format(ns="netflow"))]
+        assert names == ["unrelated"]
+
+    await eventually(removed)
+    assert await api.get(f"{DS.format(ns='netflow')}/core") is not None
+    await expect_events(
+        api,
+        "LegacyRemoved",
+        ["Removed legacy Deployment core-collector, replaced by DaemonSet core"],
+    )
