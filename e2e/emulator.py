@@ -31,7 +31,7 @@ import pytest_asyncio
 import yaml
 from kmock._internal import dicts, parsing, rendering
 
-# The resources CONTRACTS.md lists: group/version/plural -> (kind, namespaced, subresources).
+# The resources the operator, the backfill and the tests use: group/version/plural -> (kind, namespaced, subresources).
 RESOURCES: Mapping[str, tuple[str, bool, tuple[str, ...]]] = {
     "v1/namespaces": ("Namespace", False, ("status",)),
     "v1/pods": ("Pod", True, ("status",)),

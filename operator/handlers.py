@@ -172,6 +172,7 @@ async def _reconcile(runtime: Runtime, owner: Owner, *, trigger: str, logger: ko
             changed |= wrote
         if trigger == "spec":
             changed |= await _remove_legacy(runtime, owner, logger)
+            changed |= await _remove_metrics_service(runtime, owner, parsed, logger)
         daemonset = children[1]
         new = status.build_status(
             generation=generation,
@@ -308,6 +309,32 @@ async def _remove_legacy(runtime: Runtime, owner: Owner, logger: kopf.Logger) ->
             logger.info(message)
             kopf.info(_body(owner), reason="LegacyRemoved", message=message)
     return removed
+
+
+async def _remove_metrics_service(
+    runtime: Runtime, owner: Owner, parsed: spec.FlowCollectorSpec, logger: kopf.Logger
+) -> bool:
+    """Delete the metrics Service we made once metrics are turned off (only ours: a Service of
+    that name that this FlowCollector does not control is left alone)."""
+    if parsed["metrics"]["enabled"]:
+        return False
+    namespace, name = _key(owner)
+    stale = manifests.metrics_service_name(name)
+    live = await asyncio.to_thread(
+        kube.read, runtime.api, kind="Service", namespace=namespace, name=stale
+    )
+    uid = owner["metadata"].get("uid")
+    refs = (live or {}).get("metadata", {}).get("ownerReferences") or []
+    if not any(ref.get("controller") and ref.get("uid") == uid for ref in refs):
+        return False
+    if not await asyncio.to_thread(
+        kube.delete, runtime.api, kind="Service", namespace=namespace, name=stale
+    ):
+        return False
+    message = f"Removed Service {stale}: metrics are disabled"
+    logger.info(message)
+    kopf.info(_body(owner), reason="Removed", message=message)
+    return True
 
 
 async def _write_status(

@@ -16,17 +16,14 @@ from tests.chart.helpers import (
     scenario_values,
 )
 
-# CONTRACTS.md, "Operator RBAC".
+# What the operator calls (docs/operator.md, "RBAC").
 OPERATOR_RULES = {
     *(("flows.flowkeeper.dev", "flowcollectors", v) for v in ("get", "list", "watch", "patch")),
     *(("flows.flowkeeper.dev", "flowcollectors/status", v) for v in ("get", "patch")),
     *(("apiextensions.k8s.io", "customresourcedefinitions", v) for v in ("get", "list", "watch")),
     *(("", "namespaces", v) for v in ("get", "list", "watch")),
-    *(
-        ("", r, v)
-        for r in ("configmaps", "services")
-        for v in ("get", "list", "watch", "create", "patch")
-    ),
+    *(("", "configmaps", v) for v in ("get", "list", "watch", "create", "patch")),
+    *(("", "services", v) for v in ("get", "list", "watch", "create", "patch", "delete")),
     *(("apps", "daemonsets", v) for v in ("get", "list", "watch", "create", "patch")),
     *(("apps", "deployments", v) for v in ("get", "list", "watch", "delete")),
     *((g, "events", v) for g in ("", "events.k8s.io") for v in ("create", "patch")),

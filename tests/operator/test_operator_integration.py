@@ -536,3 +536,31 @@ async def test_legacy_deployment_is_removed_once_the_daemonset_exists(api, k8s, 
         "LegacyRemoved",
         ["Removed legacy Deployment core-collector, replaced by DaemonSet core"],
     )
+
+
+async def test_metrics_service_is_removed_when_metrics_are_turned_off(api, k8s, operator):
+    await create_fc(api, sample())
+    await settled(api, "netflow", "core")
+    foreign = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": "edge-metrics", "namespace": "netflow"},
+        "spec": {"ports": [{"port": 9100}]},
+    }
+    await api.create(SVC.format(ns="netflow"), foreign)  # same pattern, not ours: stays
+
+    fc = await api.patch(
+        f"{FC.format(ns='netflow')}/core", {"spec": {"metrics": {"enabled": False}}}
+    )
+
+    async def removed() -> None:
+        status = await fc_status(api, "netflow", "core")
+        assert status.get("observedGeneration") == fc["metadata"]["generation"]
+        assert await api.get(f"{SVC.format(ns='netflow')}/core-metrics") is None
+
+    await eventually(removed)
+    kids = await children_of(api, "netflow", "core")
+    assert kids["metrics"] is None
+    assert all(kids[kind] for kind in ("configmap", "daemonset", "service"))
+    assert await api.get(f"{SVC.format(ns='netflow')}/edge-metrics") is not None
+    await expect_events(api, "Removed", ["Removed Service core-metrics: metrics are disabled"])
