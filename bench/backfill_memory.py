@@ -21,8 +21,8 @@ ROOT = Path(__file__).resolve().parent.parent
 # Appended, not prepended: the repo root holds a folder named `operator`.
 sys.path.append(str(ROOT))
 
+from e2e.local import write_kubeconfig  # noqa: E402
 from e2e.receivers import start_victoriametrics  # noqa: E402
-from tests.backfill.listserver import write_kubeconfig  # noqa: E402
 
 CLI = Path(sys.executable).parent / "flowkeeper-backfill"
 SIZES = [10_000, 100_000, 1_000_000]

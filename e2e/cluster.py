@@ -9,7 +9,6 @@ import asyncio
 import os
 import re
 import signal
-import socket
 import ssl
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -19,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+
+from e2e.local import free_port
 
 FC = "/apis/flows.flowkeeper.dev/v1alpha1/namespaces/{ns}/flowcollectors"
 NAMESPACES = "/api/v1/namespaces"
@@ -104,12 +105,6 @@ async def eventually(check: Callable[[], Awaitable[Any]], timeout: float = 30.0)
             if asyncio.get_running_loop().time() > deadline:
                 raise
             await asyncio.sleep(0.1)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @asynccontextmanager

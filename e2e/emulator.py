@@ -28,10 +28,12 @@ import attrs
 import kmock
 import pytest
 import pytest_asyncio
-import yaml
 from kmock._internal import dicts, parsing, rendering
 
-# The resources the operator, the backfill and the tests use: group/version/plural -> (kind, namespaced, subresources).
+from e2e.local import write_kubeconfig
+
+# The resources the operator, the backfill and the tests use:
+# group/version/plural -> (kind, namespaced, subresources).
 RESOURCES: Mapping[str, tuple[str, bool, tuple[str, ...]]] = {
     "v1/namespaces": ("Namespace", False, ("status",)),
     "v1/pods": ("Pod", True, ("status",)),
@@ -233,19 +235,6 @@ def _now() -> str:
     return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def write_kubeconfig(path: Path, url: str) -> Path:
-    config = {
-        "apiVersion": "v1",
-        "kind": "Config",
-        "clusters": [{"name": "emulator", "cluster": {"server": url}}],
-        "users": [{"name": "emulator", "user": {"token": "emulator"}}],
-        "contexts": [{"name": "emulator", "context": {"cluster": "emulator", "user": "emulator"}}],
-        "current-context": "emulator",
-    }
-    path.write_text(yaml.safe_dump(config))
-    return path
-
-
 @contextlib.asynccontextmanager
 async def serve(
     *, kubeconfig: Path | None = None, port: int | None = None
@@ -279,4 +268,4 @@ def kubeconfig(k8s: Emulator, monkeypatch: pytest.MonkeyPatch) -> Path:
     return k8s.kubeconfig
 
 
-__all__ = ["RESOURCES", "TEST_AGENT", "Emulator", "k8s", "kubeconfig", "serve", "write_kubeconfig"]
+__all__ = ["RESOURCES", "TEST_AGENT", "Emulator", "k8s", "kubeconfig", "serve"]

@@ -15,7 +15,6 @@ fixtures skip, unless FLOWKEEPER_REQUIRE_RECEIVERS=1 (CI), where they fail.
 
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -27,6 +26,8 @@ from typing import Any
 
 import pytest
 import requests
+
+from e2e.local import free_port
 
 PROMETHEUS_BINARY = "prometheus"
 VICTORIAMETRICS_BINARY = "victoria-metrics"
@@ -97,12 +98,6 @@ class Receiver:
         if body.get("status") != "success":
             raise RuntimeError(f"{self.name} {path}: {body}")
         return body["data"]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def binary(name: str) -> str:

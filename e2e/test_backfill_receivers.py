@@ -3,7 +3,8 @@
 import pytest
 from flowkeeper.backfill.cli import main
 
-from tests.backfill.listserver import Faults, ListServer, serving, write_kubeconfig
+from e2e.local import write_kubeconfig
+from tests.backfill.listserver import Faults, ListServer, serving
 
 pytestmark = pytest.mark.receivers
 

@@ -19,7 +19,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -202,20 +201,6 @@ def serving(server: ListServer) -> Iterator[str]:
         httpd.shutdown()
         httpd.server_close()
         thread.join()
-
-
-def write_kubeconfig(path: Path, server: str) -> Path:
-    """A kubeconfig pointing at `server` with a dummy token."""
-    config = {
-        "apiVersion": "v1",
-        "kind": "Config",
-        "clusters": [{"name": "list", "cluster": {"server": server}}],
-        "users": [{"name": "list", "user": {"token": "test-token"}}],
-        "contexts": [{"name": "list", "context": {"cluster": "list", "user": "list"}}],
-        "current-context": "list",
-    }
-    path.write_text(json.dumps(config))
-    return path
 
 
 def main(argv: list[str] | None = None, ready: Callable[[str], None] = print) -> None:

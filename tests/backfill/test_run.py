@@ -5,8 +5,9 @@ import json
 import pytest
 from flowkeeper.backfill.cli import main
 
+from e2e.local import write_kubeconfig
 from tests.backfill.capture import CaptureReceiver, capturing
-from tests.backfill.listserver import Faults, ListServer, serving, write_kubeconfig
+from tests.backfill.listserver import Faults, ListServer, serving
 
 
 @pytest.fixture

@@ -1,7 +1,6 @@
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +11,7 @@ import yaml
 from flowkeeper.operator import cli
 
 from e2e.emulator import TEST_AGENT
+from e2e.local import free_port
 
 DEFAULTS = cli.Options(
     namespaces=(),
@@ -109,12 +109,6 @@ def test_bad_flag_is_one_line_and_exit_2():
         "flowkeeper-operator: error: --metrics-port must be a port between 0 (off) and 65535,"
         " got 'x'\n"
     )
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 async def test_console_script_serves_liveness_metrics_and_reconciles(k8s, kubeconfig):

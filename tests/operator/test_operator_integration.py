@@ -8,18 +8,18 @@ Waiting is always polling with a deadline; nothing is asserted after a fixed sle
 import asyncio
 import copy
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
 import yaml
 from flowkeeper.operator import cli
 from flowkeeper.operator.manifests import CONFIG_HASH_ANNOTATION
 from prometheus_client import REGISTRY
 
-from e2e.emulator import TEST_AGENT, Emulator
+from e2e.cluster import Api, connect, eventually
+from e2e.emulator import Emulator
 
 SAMPLES = Path(__file__).parent / "samples" / "good"
 FC = "/apis/flows.flowkeeper.dev/v1alpha1/namespaces/{ns}/flowcollectors"
@@ -31,40 +31,6 @@ EVENTS = "/api/v1/namespaces/{ns}/events"
 OPERATOR_AGENTS = ("kopf", "flowkeeper-operator")
 RESYNC_SECONDS = 1.0
 TIMEOUT = 20.0
-
-
-class Api:
-    """The tests' own client (User-Agent flowkeeper-tests, so its calls are not counted)."""
-
-    def __init__(self, session: aiohttp.ClientSession) -> None:
-        self.session = session
-
-    async def get(self, path: str) -> dict[str, Any] | None:
-        async with self.session.get(path) as response:
-            if response.status == 404:
-                return None
-            assert response.status == 200, await response.text()
-            return dict(await response.json())
-
-    async def create(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        async with self.session.post(path, json=body) as response:
-            assert response.status == 201, await response.text()
-            return dict(await response.json())
-
-    async def patch(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        headers = {"Content-Type": "application/merge-patch+json"}
-        async with self.session.patch(path, json=body, headers=headers) as response:
-            assert response.status == 200, await response.text()
-            return dict(await response.json())
-
-    async def delete(self, path: str) -> None:
-        async with self.session.delete(path) as response:
-            assert response.status == 200, await response.text()
-
-    async def items(self, path: str) -> list[dict[str, Any]]:
-        listed = await self.get(path)
-        assert listed is not None
-        return list(listed["items"])
 
 
 class Operator:
@@ -99,8 +65,9 @@ class Operator:
 
 @pytest.fixture
 async def api(k8s: Emulator) -> AsyncIterator[Api]:
-    async with aiohttp.ClientSession(k8s.url, headers={"User-Agent": TEST_AGENT}) as session:
-        yield Api(session)
+    assert k8s.kubeconfig is not None
+    async with connect(k8s.kubeconfig) as client:
+        yield client
 
 
 @pytest.fixture
@@ -111,18 +78,6 @@ async def operator(kubeconfig: Path) -> AsyncIterator[Operator]:
         yield running
     finally:
         await running.stop()
-
-
-async def eventually(check: Callable[[], Awaitable[Any]], timeout: float = TIMEOUT) -> Any:
-    """Retry ``check`` until it stops failing its assertions, or fail with its last error."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        try:
-            return await check()
-        except AssertionError:
-            if asyncio.get_running_loop().time() > deadline:
-                raise
-            await asyncio.sleep(0.05)
 
 
 def sample(name: str = "full.yaml") -> dict[str, Any]:
