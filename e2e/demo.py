@@ -64,7 +64,7 @@ async def show_children(api: cluster.Api) -> None:
             if kind == "DaemonSet":
                 strategy = obj["spec"]["updateStrategy"]
                 detail = f"maxUnavailable={strategy['rollingUpdate']['maxUnavailable']}"
-            say(f"  {kind + '/' + obj['metadata']['name']:<28} owner={owner:<20} {detail}")
+            say(f"  {kind + '/' + obj['metadata']['name']:<28} owner={owner:<20} {detail}".rstrip())
 
 
 async def run_backfill(kubeconfig: Path, write_url: str | None) -> int:
