@@ -24,7 +24,8 @@ import aiohttp
 import psutil
 import yaml
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # for e2e.emulator
+# Appended, not prepended: the repo root holds a folder named `operator`.
+sys.path.append(str(Path(__file__).resolve().parent.parent))
 
 from e2e.emulator import TEST_AGENT, Emulator, serve
 
