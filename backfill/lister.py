@@ -15,12 +15,11 @@ from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 
 import requests
-import tenacity
 from flowkeeper.backfill.errors import ApiError
 from flowkeeper.backfill.kinds import Kind
 from flowkeeper.backfill.kubeconfig import ApiConnection
 from flowkeeper.backfill.metrics import RunMetrics
-from flowkeeper.backfill.retrying import RetryableStatusError, check_status, retry_reason, retrying
+from flowkeeper.backfill.retrying import RetryableStatusError, check_status, report_retry, retrying
 
 log = logging.getLogger("flowkeeper.backfill.lister")
 
@@ -106,7 +105,11 @@ class Lister:
 
     def _get(self, kind: Kind, params: dict[str, str | int]) -> requests.Response:
         url = f"{self._server}{kind.list_path}"
-        loop = retrying(budget_seconds=self._budget, on_retry=self._on_retry, sleep=self._sleep)
+        loop = retrying(
+            budget_seconds=self._budget,
+            on_retry=report_retry(self._metrics.retries, stage="list", log=log, what="LIST"),
+            sleep=self._sleep,
+        )
         try:
             return loop(self._attempt, url, params)
         except (RetryableStatusError, requests.RequestException) as error:
@@ -116,15 +119,6 @@ class Lister:
         response = self._session.get(url, params=params, timeout=self._timeout)
         check_status(response)
         return response
-
-    def _on_retry(self, state: tenacity.RetryCallState) -> None:
-        error = state.outcome.exception() if state.outcome else None
-        reason = retry_reason(error)
-        self._metrics.retries.labels(stage="list", reason=reason).inc()
-        log.warning(
-            "retrying LIST",
-            extra={"fields": {"reason": reason, "error": str(error), "wait": state.upcoming_sleep}},
-        )
 
 
 def _message(response: requests.Response) -> str:

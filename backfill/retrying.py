@@ -6,9 +6,11 @@ time spent waiting is bounded by a budget, so a dead server ends the run instead
 """
 
 import email.utils
+import logging
 import time
 from collections.abc import Callable, Mapping
 
+import prometheus_client
 import requests
 import tenacity
 
@@ -59,6 +61,21 @@ def retry_reason(error: BaseException | None) -> str:
     if isinstance(error, RetryableStatusError):
         return "429" if error.status == TOO_MANY_REQUESTS else "5xx"
     return "connection"
+
+
+def report_retry(
+    retries: prometheus_client.Counter, *, stage: str, log: logging.Logger, what: str
+) -> Callable[[tenacity.RetryCallState], None]:
+    """A `before_sleep` hook: count each retry by stage and reason, and log it."""
+
+    def hook(state: tenacity.RetryCallState) -> None:
+        error = state.outcome.exception() if state.outcome else None
+        reason = retry_reason(error)
+        retries.labels(stage=stage, reason=reason).inc()
+        fields = {"reason": reason, "error": str(error), "wait": state.upcoming_sleep}
+        log.warning(f"retrying {what}", extra={"fields": fields})
+
+    return hook
 
 
 def _retryable(error: BaseException) -> bool:

@@ -5,10 +5,9 @@ import time
 from collections.abc import Callable, Mapping
 
 import requests
-import tenacity
 from flowkeeper.backfill.errors import DeliveryError
 from flowkeeper.backfill.metrics import RunMetrics
-from flowkeeper.backfill.retrying import RetryableStatusError, check_status, retry_reason, retrying
+from flowkeeper.backfill.retrying import RetryableStatusError, check_status, report_retry, retrying
 
 log = logging.getLogger("flowkeeper.backfill.sender")
 
@@ -42,7 +41,13 @@ class RemoteWriter:
 
     def send(self, body: bytes) -> None:
         """Deliver one batch or raise DeliveryError (retryable=True: receiver unavailable)."""
-        loop = retrying(budget_seconds=self._budget, on_retry=self._on_retry, sleep=self._sleep)
+        loop = retrying(
+            budget_seconds=self._budget,
+            on_retry=report_retry(
+                self._metrics.retries, stage="remote_write", log=log, what="remote write"
+            ),
+            sleep=self._sleep,
+        )
         try:
             response = loop(self._post, body)
         except (RetryableStatusError, requests.RequestException) as error:
@@ -61,12 +66,3 @@ class RemoteWriter:
         response = self._session.post(self._url, data=body, timeout=self._timeout)
         check_status(response)
         return response
-
-    def _on_retry(self, state: tenacity.RetryCallState) -> None:
-        error = state.outcome.exception() if state.outcome else None
-        reason = retry_reason(error)
-        self._metrics.retries.labels(stage="remote_write", reason=reason).inc()
-        log.warning(
-            "retrying remote write",
-            extra={"fields": {"reason": reason, "error": str(error), "wait": state.upcoming_sleep}},
-        )
