@@ -111,12 +111,15 @@ def test_bad_flag_is_one_line_and_exit_2():
     )
 
 
-async def test_console_script_serves_liveness_metrics_and_reconciles(k8s, kubeconfig):
+# Both scopes against the emulator: cluster-wide, and one namespace (kopf then lists namespaces).
+@pytest.mark.parametrize("scope", [[], ["--namespace", "netflow"]], ids=["all", "namespaced"])
+async def test_console_script_serves_liveness_metrics_and_reconciles(k8s, kubeconfig, scope):
     liveness, metrics = free_port(), free_port()
     script = Path(sys.executable).parent / "flowkeeper-operator"
     env = {**os.environ, "FLOWKEEPER_OPERATOR_METRICS_PORT": str(metrics)}
     process = await asyncio.create_subprocess_exec(
         str(script),
+        *scope,
         "--liveness-port",
         str(liveness),
         "--log-format",
@@ -128,6 +131,9 @@ async def test_console_script_serves_liveness_metrics_and_reconciles(k8s, kubeco
     try:
         fc = yaml.safe_load(SAMPLE.read_text())
         async with aiohttp.ClientSession(headers={"User-Agent": TEST_AGENT}) as session:
+            namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "netflow"}}
+            async with session.post(f"{k8s.url}/api/v1/namespaces", json=namespace) as response:
+                assert response.status == 201
             path = "/apis/flows.flowkeeper.dev/v1alpha1/namespaces/netflow/flowcollectors"
             async with session.post(f"{k8s.url}{path}", json=fc) as response:
                 assert response.status == 201
