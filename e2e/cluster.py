@@ -153,15 +153,19 @@ async def run_backfill(
     return await process.wait(), lines
 
 
-def rolled_out_status(daemonset: dict[str, Any], nodes: int) -> dict[str, Any]:
-    """The status the DaemonSet controller writes once every pod runs the current template."""
+def rolled_out_status(
+    daemonset: dict[str, Any], nodes: int, ready: int | None = None
+) -> dict[str, Any]:
+    """The status the DaemonSet controller writes once every pod runs the current template
+    (``ready`` of them ready; all by default)."""
+    ready = nodes if ready is None else ready
     return {
         "observedGeneration": daemonset["metadata"].get("generation", 1),
         "desiredNumberScheduled": nodes,
         "currentNumberScheduled": nodes,
         "updatedNumberScheduled": nodes,
-        "numberReady": nodes,
-        "numberAvailable": nodes,
+        "numberReady": ready,
+        "numberAvailable": ready,
         "numberMisscheduled": 0,
     }
 

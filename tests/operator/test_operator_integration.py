@@ -18,7 +18,7 @@ from flowkeeper.operator import cli
 from flowkeeper.operator.manifests import CONFIG_HASH_ANNOTATION
 from prometheus_client import REGISTRY
 
-from e2e.cluster import Api, connect, eventually
+from e2e.cluster import Api, connect, eventually, rolled_out_status
 from e2e.emulator import Emulator
 
 SAMPLES = Path(__file__).parent / "samples" / "good"
@@ -126,19 +126,8 @@ async def roll_out(api: Api, ns: str, name: str, *, nodes: int, ready: int) -> N
     """Act as the DaemonSet controller: report the current template as rolled out."""
     daemonset = await api.get(f"{DS.format(ns=ns)}/{name}")
     assert daemonset is not None
-    await api.patch(
-        f"{DS.format(ns=ns)}/{name}/status",
-        {
-            "status": {
-                "observedGeneration": daemonset["metadata"]["generation"],
-                "desiredNumberScheduled": nodes,
-                "currentNumberScheduled": nodes,
-                "updatedNumberScheduled": nodes,
-                "numberReady": ready,
-                "numberAvailable": ready,
-            }
-        },
-    )
+    status = rolled_out_status(daemonset, nodes, ready)
+    await api.patch(f"{DS.format(ns=ns)}/{name}/status", {"status": status})
 
 
 async def events(api: Api, ns: str, reason: str) -> list[str]:
