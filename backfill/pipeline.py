@@ -17,7 +17,7 @@ from flowkeeper.backfill.errors import ApiError, DeliveryError
 from flowkeeper.backfill.kinds import Kind
 from flowkeeper.backfill.lister import Page
 from flowkeeper.backfill.metrics import RunMetrics
-from flowkeeper.backfill.series import KindSeriesSpec, Series, object_series
+from flowkeeper.backfill.series import KindSeriesSpec, ObjectSeries, Series, object_series
 
 log = logging.getLogger("flowkeeper.backfill")
 
@@ -84,6 +84,21 @@ class _KindEnd:
 
 
 _END = None
+
+
+class _PageTally:
+    """What one page's objects lost or had altered; counted in the metrics once per page."""
+
+    def __init__(self) -> None:
+        self.empty = self.last_applied = self.truncated = self.invalid = 0
+        self.limited = self.skipped = 0
+
+    def add(self, built: ObjectSeries) -> None:
+        self.empty += built.empty_values_dropped
+        self.last_applied += built.last_applied_dropped
+        self.truncated += built.truncated_values
+        self.invalid += built.invalid_utf8_values
+        self.limited += built.label_limited_series
 
 
 class Pipeline:
@@ -165,30 +180,40 @@ class Pipeline:
             if page.restarted:
                 report.objects = report.series = 0
                 batch = []
-            empty = last_applied = skipped = 0
+            tally = _PageTally()
             for metadata in page.items:
                 built = object_series(spec, metadata)
                 if built is None:
-                    skipped += 1
+                    tally.skipped += 1
                     continue
                 report.objects += 1
-                report.series += 2
-                empty += built.empty_values_dropped
-                last_applied += built.last_applied_dropped
-                for series in (built.labels, built.annotations):
+                tally.add(built)
+                for series in built.series:
+                    report.series += 1
                     batch.append(series)
                     if len(batch) == self._batch_size:
                         self._batches.put(_Batch(spec, batch))
                         batch = []
-            self._count_drops(spec.kind.plural, empty, last_applied, skipped)
+            self._count_drops(spec.kind.plural, tally)
 
-    def _count_drops(self, kind: str, empty: int, last_applied: int, skipped: int) -> None:
-        for reason, count in (("empty_value", empty), ("last_applied_configuration", last_applied)):
+    def _count_drops(self, kind: str, tally: "_PageTally") -> None:
+        metrics = self._metrics
+        for reason, count in (
+            ("empty_value", tally.empty),
+            ("last_applied_configuration", tally.last_applied),
+        ):
             if count:
-                self._metrics.dropped_values.labels(reason=reason).inc(count)
+                metrics.dropped_values.labels(reason=reason).inc(count)
                 self._log_first(reason, kind, "values not exported")
-        if skipped:
-            self._metrics.skipped_objects.labels(kind=kind).inc(skipped)
+        for reason, count in (("truncated", tally.truncated), ("invalid_utf8", tally.invalid)):
+            if count:
+                metrics.altered_values.labels(kind=kind, reason=reason).inc(count)
+                self._log_first(reason, kind, "values altered to fit the receiver")
+        if tally.limited:
+            metrics.limited_series.labels(kind=kind).inc(tally.limited)
+            self._log_first("max_labels_per_series", kind, "series cut to the label limit")
+        if tally.skipped:
+            metrics.skipped_objects.labels(kind=kind).inc(tally.skipped)
             self._log_first("no_name", kind, "objects without a name skipped")
 
     def _log_first(self, reason: str, kind: str, message: str) -> None:

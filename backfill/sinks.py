@@ -46,7 +46,8 @@ class TextSink:
     def write(self, spec: KindSeriesSpec, batch: Sequence[Series]) -> None:
         if self._spool is None:
             self._spool = tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES, mode="w+")  # noqa: SIM115
-            self._out.write(family_header(spec.labels_name, LABELS_HELP))
+            if spec.labels.emits:
+                self._out.write(family_header(spec.labels_name, LABELS_HELP))
         for series in batch:
             line = sample_line(series, 1.0, self._timestamp_ms)
             if _metric_name(series) == spec.annotations_name:
@@ -57,7 +58,8 @@ class TextSink:
     def end_kind(self, spec: KindSeriesSpec) -> None:
         if self._spool is None:
             return
-        self._out.write(family_header(spec.annotations_name, ANNOTATIONS_HELP))
+        if spec.annotations.emits:
+            self._out.write(family_header(spec.annotations_name, ANNOTATIONS_HELP))
         self._spool.seek(0)
         shutil.copyfileobj(self._spool, self._out)
         self._spool.close()

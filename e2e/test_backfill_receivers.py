@@ -71,7 +71,6 @@ def test_every_series_arrives_with_the_right_labels(receiver, tmp_path, monkeypa
             "cluster": cluster,
             "label_team": "core",
             "namespace": "shop",
-            "uid": "ns-uid",
         }
     ]
     assert series('kube_node_labels{node="node-a"}') == [
@@ -80,7 +79,6 @@ def test_every_series_arrives_with_the_right_labels(receiver, tmp_path, monkeypa
             "cluster": cluster,
             "label_topology_kubernetes_io_zone": "eu-1a",
             "node": "node-a",
-            "uid": "node-uid",
         }
     ]
     assert series('kube_pod_labels{pod="web-1"}') == [

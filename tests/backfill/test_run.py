@@ -51,7 +51,10 @@ def names(receiver, metric):
 )
 def test_batch_boundaries(run, batch_size, expected):
     code, receiver = run(
-        ListServer(counts={"pods": 250}), "--resources=pods", f"--batch-size={batch_size}"
+        ListServer(counts={"pods": 250}),
+        "--resources=pods",
+        f"--batch-size={batch_size}",
+        "--metric-annotations-allowlist=*=[*]",
     )
     assert code == 0
     assert [len(r.series()) for r in object_requests(receiver)] == expected
@@ -74,7 +77,11 @@ def test_pages_follow_limit_and_continue_with_metadata_accept(run):
 
 def test_every_default_kind_is_listed_from_its_api_path(run):
     server = ListServer(counts={"namespaces": 2, "deployments": 1, "ingresses": 1, "cronjobs": 1})
-    code, receiver = run(server, "--resources=namespaces,deployments,ingresses,cronjobs")
+    code, receiver = run(
+        server,
+        "--resources=namespaces,deployments,ingresses,cronjobs",
+        "--metric-annotations-allowlist=ingresses=[*]",
+    )
     assert code == 0
     assert [r["path"] for r in server.requests] == [
         "/api/v1/namespaces",
@@ -138,7 +145,7 @@ def test_refused_batch_means_exit_1_and_the_rest_still_sent(run):
     server = ListServer(counts={"pods": 10})
     code, receiver = run(server, "--resources=pods", "--batch-size=4", script=[(400, {})])
     assert code == 1
-    assert [len(r.series()) for r in object_requests(receiver)] == [4, 4, 4, 4, 4]
+    assert [len(r.series()) for r in object_requests(receiver)] == [4, 4, 2]
     summary = {
         ts.labels[0].value: ts.samples[0].value
         for ts in receiver.requests[-1].write_request().timeseries
@@ -223,13 +230,10 @@ def test_dry_run_prints_prometheus_text(tmp_path, monkeypatch, capsys):
     lines = capsys.readouterr().out.splitlines()
     timestamp = lines[2].rsplit(" ", 1)[1]
     objects_part = [line.rsplit(" ", 1)[0] if not line.startswith("#") else line for line in lines]
-    assert objects_part[:14] == [
+    assert objects_part[:11] == [
         "# HELP kube_namespace_labels Kubernetes labels converted to Prometheus labels (flowkeeper-backfill).",  # noqa: E501
         "# TYPE kube_namespace_labels gauge",
-        'kube_namespace_labels{label_team="core",namespace="shop",uid="u1"} 1',
-        "# HELP kube_namespace_annotations Kubernetes annotations converted to Prometheus labels (flowkeeper-backfill).",  # noqa: E501
-        "# TYPE kube_namespace_annotations gauge",
-        'kube_namespace_annotations{namespace="shop",uid="u1"} 1',
+        'kube_namespace_labels{label_team="core",namespace="shop"} 1',
         "# HELP kube_pod_labels Kubernetes labels converted to Prometheus labels (flowkeeper-backfill).",  # noqa: E501
         "# TYPE kube_pod_labels gauge",
         'kube_pod_labels{label_app="say \\"hi\\"",namespace="shop",pod="a",uid="u2"} 1',
@@ -251,7 +255,7 @@ def test_json_log_lines_are_one_object_each(run, capsys):
     done = [e for e in events if e["msg"] == "kind done"]
     assert done[0]["kind"] == "pods"
     assert done[0]["objects"] == 2
-    assert done[0]["series"] == 4
+    assert done[0]["series"] == 2
     assert done[0]["batches"] == 1
     assert "seconds" in done[0]
     assert events[-1]["msg"] == "backfill finished"
