@@ -168,6 +168,7 @@ def _log_summary(report: RunReport, success: bool, seconds: float) -> None:
         "objects": objects,
         "series": sum(k.series for k in report.kinds),
         "delivered_series": sum(k.delivered_series for k in report.kinds),
+        "refused_series": sum(k.refused_series for k in report.kinds),
         "batches": sum(k.batches for k in report.kinds),
         "failed_batches": sum(k.failed_batches for k in report.kinds),
         "failed_kinds": ",".join(k.kind for k in report.kinds if k.error),

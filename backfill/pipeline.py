@@ -18,6 +18,7 @@ from flowkeeper.backfill.kinds import Kind
 from flowkeeper.backfill.lister import Page
 from flowkeeper.backfill.metrics import RunMetrics
 from flowkeeper.backfill.series import KindSeriesSpec, ObjectSeries, Series, object_series
+from flowkeeper.backfill.sinks import WriteOutcome
 
 log = logging.getLogger("flowkeeper.backfill")
 
@@ -29,7 +30,7 @@ class PageSource(Protocol):
 class Sink(Protocol):
     """Where batches go: the remote-write receiver, or stdout for `--dry-run`."""
 
-    def write(self, spec: KindSeriesSpec, batch: Sequence[Series]) -> None: ...
+    def write(self, spec: KindSeriesSpec, batch: Sequence[Series]) -> WriteOutcome: ...
 
     def end_kind(self, spec: KindSeriesSpec) -> None: ...
 
@@ -40,6 +41,7 @@ class KindReport:
     objects: int = 0
     series: int = 0
     delivered_series: int = 0
+    refused_series: int = 0
     batches: int = 0
     failed_batches: int = 0
     seconds: float = 0.0
@@ -54,7 +56,7 @@ class RunReport:
     @property
     def success(self) -> bool:
         return not self.receiver_unavailable and not any(
-            k.error or k.failed_batches for k in self.kinds
+            k.error or k.failed_batches or k.refused_series for k in self.kinds
         )
 
 
@@ -121,6 +123,7 @@ class Pipeline:
         self._abort = threading.Event()
         self._report = RunReport()
         self._logged_drops: set[str] = set()
+        self._first_refused_logged = False
 
     def run(self) -> RunReport:
         threads = [
@@ -224,21 +227,21 @@ class Pipeline:
 
     # Stage 3 (thread): delivery.
     def _deliver(self) -> None:
-        batches = failed = delivered = 0
+        tally = KindReport("")
         while (item := self._batches.get()) is not _END:
             if isinstance(item, _KindEnd):
-                self._end_kind(item, batches, failed, delivered)
-                batches = failed = delivered = 0
+                self._end_kind(item, tally)
+                tally = KindReport("")
                 continue
-            batches += 1
+            tally.batches += 1
             if self._abort.is_set():
-                failed += 1
+                tally.failed_batches += 1
                 self._fail(item)
                 continue
             try:
-                self._sink.write(item.spec, item.series)
+                outcome = self._sink.write(item.spec, item.series)
             except DeliveryError as error:
-                failed += 1
+                tally.failed_batches += 1
                 self._fail(item)
                 log.error(
                     "batch not delivered",
@@ -248,29 +251,53 @@ class Pipeline:
                     self._report.receiver_unavailable = True
                     self._abort.set()
                 continue
-            delivered += len(item.series)
-            self._metrics.batches.labels(result="delivered").inc()
+            tally.delivered_series += len(item.series) - outcome.refused
+            if outcome.refused:
+                tally.refused_series += outcome.refused
+                self._refused(item.spec, outcome)
+            else:
+                self._metrics.batches.labels(result="delivered").inc()
+
+    def _refused(self, spec: KindSeriesSpec, outcome: WriteOutcome) -> None:
+        self._metrics.batches.labels(result="refused").inc()
+        self._metrics.refused.labels(kind=spec.kind.plural).inc(outcome.refused)
+        if self._first_refused_logged:
+            return
+        # Logged once per run, with what identifies the series; the counter has the totals.
+        self._first_refused_logged = True
+        labels = dict(outcome.first_refused)
+        identity = {"__name__": labels.get("__name__", "")}
+        identity.update((name, labels.get(name, "")) for name in spec.kind.identity_labels)
+        fields = {
+            "kind": spec.kind.plural,
+            "series": ",".join(f"{k}={v}" for k, v in identity.items()),
+            "receiver_message": outcome.message,
+            "first": True,
+        }
+        log.error("series refused by the receiver", extra={"fields": fields})
 
     def _fail(self, batch: _Batch) -> None:
         self._metrics.batches.labels(result="failed").inc()
         self._metrics.undelivered.labels(kind=batch.spec.kind.plural).inc(len(batch.series))
 
-    def _end_kind(self, end: _KindEnd, batches: int, failed: int, delivered: int) -> None:
+    def _end_kind(self, end: _KindEnd, tally: KindReport) -> None:
         report = end.report
-        report.batches, report.failed_batches = batches, failed
-        report.delivered_series = delivered
+        report.batches, report.failed_batches = tally.batches, tally.failed_batches
+        report.delivered_series = tally.delivered_series
+        report.refused_series = tally.refused_series
         report.seconds = round(time.monotonic() - end.started, 3)
         self._sink.end_kind(end.spec)
         self._report.kinds.append(report)
         self._metrics.objects.labels(kind=report.kind).set(report.objects)
         self._metrics.series.labels(kind=report.kind).set(report.series)
-        fields = {
+        fields: dict[str, object] = {
             "kind": report.kind,
             "objects": report.objects,
             "series": report.series,
-            "delivered_series": delivered,
-            "batches": batches,
-            "failed_batches": failed,
+            "delivered_series": report.delivered_series,
+            "refused_series": report.refused_series,
+            "batches": report.batches,
+            "failed_batches": report.failed_batches,
             "seconds": report.seconds,
         }
         if report.error:

@@ -5,13 +5,14 @@ import time
 from collections.abc import Callable, Mapping
 
 import requests
-from flowkeeper.backfill.errors import DeliveryError
+from flowkeeper.backfill.errors import DeliveryError, RefusedError
 from flowkeeper.backfill.metrics import RunMetrics
 from flowkeeper.backfill.retrying import RetryableStatusError, check_status, report_retry, retrying
 
 log = logging.getLogger("flowkeeper.backfill.sender")
 
-_BODY_EXCERPT = 200
+_BODY_EXCERPT = 300
+BAD_REQUEST = 400
 
 
 class RemoteWriter:
@@ -39,8 +40,9 @@ class RemoteWriter:
         self._session.auth = auth
         self._session.verify = verify
 
-    def send(self, body: bytes) -> None:
-        """Deliver one batch or raise DeliveryError (retryable=True: receiver unavailable)."""
+    def send(self, body: bytes, *, raw_bytes: int = 0) -> None:
+        """Deliver one batch or raise DeliveryError (retryable=True: receiver unavailable;
+        RefusedError: the receiver refused the content with 400)."""
         loop = retrying(
             budget_seconds=self._budget,
             on_retry=report_retry(
@@ -49,20 +51,28 @@ class RemoteWriter:
             sleep=self._sleep,
         )
         try:
-            response = loop(self._post, body)
+            response = loop(self._post, body, raw_bytes)
         except (RetryableStatusError, requests.RequestException) as error:
             raise DeliveryError(f"receiver unavailable: {error}", retryable=True) from None
-        if not 200 <= response.status_code < 300:
-            excerpt = response.text[:_BODY_EXCERPT].strip()
-            raise DeliveryError(
-                f"receiver refused the batch: HTTP {response.status_code} {excerpt}",
-                retryable=False,
-            )
+        if 200 <= response.status_code < 300:
+            return
+        excerpt = response.text[:_BODY_EXCERPT].strip()
+        message = f"receiver refused the batch: HTTP {response.status_code} {excerpt}"
+        if response.status_code == BAD_REQUEST:
+            raise RefusedError(message, receiver_message=excerpt)
+        raise DeliveryError(message, retryable=False)
 
     def close(self) -> None:
         self._session.close()
 
-    def _post(self, body: bytes) -> requests.Response:
-        response = self._session.post(self._url, data=body, timeout=self._timeout)
+    def _post(self, body: bytes, raw_bytes: int) -> requests.Response:
+        sent = self._metrics.sent_bytes
+        sent.labels(encoding="snappy").inc(len(body))
+        sent.labels(encoding="raw").inc(raw_bytes)
+        started = time.monotonic()
+        try:
+            response = self._session.post(self._url, data=body, timeout=self._timeout)
+        finally:
+            self._metrics.request_duration.observe(time.monotonic() - started)
         check_status(response)
         return response

@@ -141,23 +141,72 @@ def test_kind_not_served_fails_the_run_but_others_are_sent(run, capsys):
     assert "failed_kinds=ingresses" in err
 
 
-def test_refused_batch_means_exit_1_and_the_rest_still_sent(run):
-    server = ListServer(counts={"pods": 10})
-    code, receiver = run(server, "--resources=pods", "--batch-size=4", script=[(400, {})])
-    assert code == 1
-    assert [len(r.series()) for r in object_requests(receiver)] == [4, 4, 2]
-    summary = {
-        ts.labels[0].value: ts.samples[0].value
+def summary_values(receiver, *names):
+    return {
+        (ts.labels[0].value, tuple((lb.name, lb.value) for lb in ts.labels[1:])): ts.samples[
+            0
+        ].value
         for ts in receiver.requests[-1].write_request().timeseries
-        if ts.labels[0].value == "kube_backfill_undelivered_series_total"
+        if ts.labels[0].value in names
     }
-    assert summary == {"kube_backfill_undelivered_series_total": 4.0}
-    last_success = [
+
+
+def refusing(*pods):
+    """A receiver that refuses (400) every request holding one of `pods`, like Prometheus or
+    Mimir refusing a whole request for one bad series."""
+
+    def refuse(series):
+        bad = [s["pod"] for s in series if s.get("pod") in pods]
+        return f"err: series pod={bad[0]} is invalid" if bad else ""
+
+    return refuse
+
+
+def test_refused_series_are_isolated_by_bisecting_and_counted_exactly(
+    tmp_path, monkeypatch, capsys
+):
+    monkeypatch.delenv("KUBECONFIG", raising=False)
+    bad = ("pod-0000005", "pod-0000006", "pod-0000017")
+    receiver = CaptureReceiver(refuse=refusing(*bad))
+    with serving(ListServer(counts={"pods": 20})) as url, capturing(receiver):
+        kubeconfig = write_kubeconfig(tmp_path / "kubeconfig", url)
+        code = main(
+            [
+                f"--kubeconfig={kubeconfig}",
+                f"--remote-write-url={receiver.url}",
+                "--resources=pods",
+                "--batch-size=8",
+            ]
+        )
+    assert code == 1
+    accepted = [r for r in receiver.requests[:-1] if not refusing(*bad)(r.series())]
+    delivered = sorted(s["pod"] for r in accepted for s in r.series())
+    assert delivered == sorted(f"pod-{i:07d}" for i in range(20) if f"pod-{i:07d}" not in bad)
+    values = summary_values(
+        receiver, "kube_backfill_refused_series_total", "kube_backfill_undelivered_series_total"
+    )
+    assert values == {("kube_backfill_refused_series_total", (("kind", "pods"),)): 3.0}
+    assert not [
         s
         for s in receiver.requests[-1].series()
         if s["__name__"] == "kube_backfill_last_success_timestamp_seconds"
     ]
-    assert last_success == []
+    err = capsys.readouterr().err
+    assert err.count("series refused by the receiver") == 1
+    first = next(line for line in err.splitlines() if "series refused by the receiver" in line)
+    assert 'series="__name__=kube_pod_labels,namespace=ns-5,pod=pod-0000005,uid=' in first
+    assert 'receiver_message="err: series pod=pod-0000005 is invalid"' in first
+    assert "refused_series=3" in err.splitlines()[-1]
+
+
+def test_other_4xx_is_not_bisected(run):
+    code, receiver = run(
+        ListServer(counts={"pods": 10}), "--resources=pods", "--batch-size=4", script=[(403, {})]
+    )
+    assert code == 1
+    assert [len(r.series()) for r in object_requests(receiver)] == [4, 4, 2]
+    values = summary_values(receiver, "kube_backfill_undelivered_series_total")
+    assert values == {("kube_backfill_undelivered_series_total", (("kind", "pods"),)): 4.0}
 
 
 def test_dead_receiver_ends_the_run_with_exit_1(tmp_path, monkeypatch, capsys):
