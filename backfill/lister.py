@@ -27,6 +27,10 @@ METADATA_ACCEPT = (
     "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json"
 )
 GONE = 410
+_HINTS = {
+    401: " (the API server did not accept the credentials)",
+    403: " (grant `list` on {kind} to the service account, or leave it out of --resources)",
+}
 MAX_RESTARTS = 3
 
 
@@ -88,12 +92,16 @@ class Lister:
                 token, restarted = "", True
                 continue
             if response.status_code != 200:
+                hint = _HINTS.get(response.status_code, "").format(kind=kind.plural)
                 raise ApiError(
-                    f"LIST {kind.plural}: HTTP {response.status_code} {_message(response)}",
+                    f"LIST {kind.plural}: HTTP {response.status_code} {_message(response)}{hint}",
                     unavailable=False,
                 )
             document = response.json()
-            items = [item.get("metadata") or {} for item in document.get("items") or ()]
+            items = [
+                (item.get("metadata") if isinstance(item, dict) else None) or {}
+                for item in document.get("items") or ()
+            ]
             yield Page(items, restarted)
             restarted = False
             token = (document.get("metadata") or {}).get("continue") or ""

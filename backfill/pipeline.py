@@ -156,7 +156,11 @@ class Pipeline:
                     self._pages.put(_Listed(spec))
                 except ApiError as error:
                     self._metrics.list_failures.labels(kind=spec.kind.plural).inc()
-                    log.error("LIST failed", extra={"fields": {"error": str(error)}})
+                    fields = {"kind": spec.kind.plural, "error": str(error)}
+                    if error.unavailable:
+                        log.error("LIST failed", extra={"fields": fields})
+                    else:  # refused (403, 404...): the other kinds go on
+                        log.warning("kind skipped: LIST refused", extra={"fields": fields})
                     self._pages.put(_Listed(spec, str(error)))
                     if error.unavailable:
                         unavailable = f"not listed: API unavailable ({error})"

@@ -309,3 +309,51 @@ def test_json_log_lines_are_one_object_each(run, capsys):
     assert "seconds" in done[0]
     assert events[-1]["msg"] == "backfill finished"
     assert events[-1]["result"] == "success"
+
+
+def summary_value(receiver, name, **labels):
+    for series in receiver.requests[-1].write_request().timeseries:
+        found = {lb.name: lb.value for lb in series.labels}
+        if found.pop("__name__") == name and found == labels:
+            return series.samples[0].value
+    return None
+
+
+def test_forbidden_kind_is_skipped_others_complete_exit_1_naming_it(run, capsys):
+    server = ListServer(
+        counts={"pods": 3, "nodes": 2}, faults=Faults(errors={"nodes": [(403, None)]})
+    )
+    code, receiver = run(server, "--resources=nodes,pods")
+    assert code == 1
+    assert names(receiver, "kube_pod_labels") == [f"pod-{i:07d}" for i in range(3)]
+    assert names(receiver, "kube_node_labels") == []
+    assert summary_value(receiver, "kube_backfill_list_failures_total", kind="nodes") == 1.0
+    err = capsys.readouterr().err
+    assert "level=warning" in next(line for line in err.splitlines() if "kind skipped" in line)
+    assert "LIST nodes: HTTP 403" in err
+    assert "grant `list` on nodes" in err
+    assert "failed_kinds=nodes" in err.splitlines()[-1]
+
+
+def test_429_with_retry_after_and_500_on_later_pages_are_retried(run):
+    faults = Faults(errors={"pods": [(429, "1"), (500, None)]}, after={"pods": 2})
+    server = ListServer(counts={"pods": 25}, faults=faults)
+    code, receiver = run(server, "--resources=pods", "--page-size=10")
+    assert code == 0
+    continues = [bool(r["params"].get("continue")) for r in server.requests]
+    assert continues == [False, True, True, True, True]
+    assert names(receiver, "kube_pod_labels") == [f"pod-{i:07d}" for i in range(25)]
+    assert summary_value(receiver, "kube_backfill_retries_total", stage="list", reason="429") == 1
+    assert summary_value(receiver, "kube_backfill_retries_total", stage="list", reason="5xx") == 1
+
+
+def test_page_that_never_answers_times_out_and_is_retried(run):
+    faults = Faults(delays={"pods": [0.0, 5.0]})
+    server = ListServer(counts={"pods": 15}, faults=faults)
+    code, receiver = run(server, "--resources=pods", "--page-size=10", "--timeout=0.5")
+    assert code == 0
+    assert len(server.requests) == 3  # page 1, page 2 (timed out), page 2 again
+    assert names(receiver, "kube_pod_labels") == [f"pod-{i:07d}" for i in range(15)]
+    assert (
+        summary_value(receiver, "kube_backfill_retries_total", stage="list", reason="timeout") == 1
+    )
