@@ -13,7 +13,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from flowkeeper.backfill.errors import ApiError, DeliveryError
+from flowkeeper.backfill.errors import ApiError, DeliveryError, Interrupted
 from flowkeeper.backfill.kinds import Kind
 from flowkeeper.backfill.lister import Page
 from flowkeeper.backfill.metrics import RunMetrics
@@ -52,11 +52,14 @@ class KindReport:
 class RunReport:
     kinds: list[KindReport] = field(default_factory=list)
     receiver_unavailable: bool = False
+    interrupted: bool = False
 
     @property
     def success(self) -> bool:
-        return not self.receiver_unavailable and not any(
-            k.error or k.failed_batches or k.refused_series for k in self.kinds
+        return (
+            not self.receiver_unavailable
+            and not self.interrupted
+            and not any(k.error or k.failed_batches or k.refused_series for k in self.kinds)
         )
 
 
@@ -86,6 +89,10 @@ class _KindEnd:
 
 
 _END = None
+_POLL_SECONDS = 0.1
+# After SIGTERM: how long the batch in flight may take to finish before it is abandoned, so
+# that the run summary can still be sent and the process ends within 10 s.
+STOP_GRACE_SECONDS = 7.0
 
 
 class _PageTally:
@@ -112,6 +119,8 @@ class Pipeline:
         sink: Sink,
         batch_size: int,
         metrics: RunMetrics,
+        stop: threading.Event | None = None,
+        stop_grace: float = STOP_GRACE_SECONDS,
     ) -> None:
         self._specs = specs
         self._source = source
@@ -121,6 +130,8 @@ class Pipeline:
         self._pages: queue.Queue[_PageOf | _Listed | None] = queue.Queue(maxsize=1)
         self._batches: queue.Queue[_Batch | _KindEnd | None] = queue.Queue(maxsize=1)
         self._abort = threading.Event()
+        self._stop = stop or threading.Event()
+        self._stop_grace = stop_grace
         self._report = RunReport()
         self._logged_drops: set[str] = set()
         self._first_refused_logged = False
@@ -135,10 +146,28 @@ class Pipeline:
         try:
             self._build()
         finally:
-            self._batches.put(_END)
-            for thread in threads:
-                thread.join()
+            if self._stop.is_set():
+                self._abandon(threads[1])
+            else:
+                self._batches.put(_END)
+                for thread in threads:
+                    thread.join()
         return self._report
+
+    def _abandon(self, sink: threading.Thread) -> None:
+        """SIGTERM: no more batches; wait for the one in flight up to the grace period. The
+        lister may be inside a request: it is a daemon thread and is left behind."""
+        self._report.interrupted = True
+        self._abort.set()
+        deadline = time.monotonic() + self._stop_grace
+        try:
+            self._batches.put(_END, timeout=self._stop_grace)
+        except queue.Full:
+            log.warning("batch in flight abandoned", extra={"fields": {"reason": "SIGTERM"}})
+            return
+        sink.join(max(0.0, deadline - time.monotonic()))
+        if sink.is_alive():
+            log.warning("batch in flight abandoned", extra={"fields": {"reason": "SIGTERM"}})
 
     # Stage 1 (thread): pages from the API.
     def _list(self) -> None:
@@ -151,9 +180,12 @@ class Pipeline:
                 try:
                     for page in self._source.pages(spec.kind):
                         self._pages.put(_PageOf(spec, page))
-                        if self._abort.is_set():
+                        if self._abort.is_set() or self._stop.is_set():
                             break
                     self._pages.put(_Listed(spec))
+                except Interrupted:
+                    self._pages.put(_Listed(spec, "interrupted"))
+                    return
                 except ApiError as error:
                     self._metrics.list_failures.labels(kind=spec.kind.plural).inc()
                     fields = {"kind": spec.kind.plural, "error": str(error)}
@@ -172,13 +204,19 @@ class Pipeline:
         batch: list[Series] = []
         report = KindReport("")
         started = time.monotonic()
-        while (item := self._pages.get()) is not _END:
+        while not self._stop.is_set():
+            try:
+                item = self._pages.get(timeout=_POLL_SECONDS)
+            except queue.Empty:
+                continue
+            if item is _END:
+                break
             if isinstance(item, _Listed):
                 if batch:
-                    self._batches.put(_Batch(item.spec, batch))
+                    self._hand_on(_Batch(item.spec, batch))
                     batch = []
                 report.kind, report.error = item.spec.kind.plural, item.error
-                self._batches.put(_KindEnd(item.spec, report, started))
+                self._hand_on(_KindEnd(item.spec, report, started))
                 report, started = KindReport(""), time.monotonic()
                 continue
             if self._abort.is_set():
@@ -199,9 +237,18 @@ class Pipeline:
                     report.series += 1
                     batch.append(series)
                     if len(batch) == self._batch_size:
-                        self._batches.put(_Batch(spec, batch))
+                        self._hand_on(_Batch(spec, batch))
                         batch = []
             self._count_drops(spec.kind.plural, tally)
+
+    def _hand_on(self, item: "_Batch | _KindEnd") -> None:
+        """Queue for the sink; gives up when SIGTERM arrives while the sink is busy."""
+        while not self._stop.is_set():
+            try:
+                self._batches.put(item, timeout=_POLL_SECONDS)
+            except queue.Full:
+                continue
+            return
 
     def _count_drops(self, kind: str, tally: "_PageTally") -> None:
         metrics = self._metrics
@@ -238,12 +285,16 @@ class Pipeline:
                 tally = KindReport("")
                 continue
             tally.batches += 1
-            if self._abort.is_set():
+            if self._abort.is_set() or self._stop.is_set():
                 tally.failed_batches += 1
                 self._fail(item)
                 continue
             try:
                 outcome = self._sink.write(item.spec, item.series)
+            except Interrupted:
+                tally.failed_batches += 1
+                self._fail(item)
+                continue
             except DeliveryError as error:
                 tally.failed_batches += 1
                 self._fail(item)

@@ -40,7 +40,7 @@ class RemoteWriter:
         self._session.auth = auth
         self._session.verify = verify
 
-    def send(self, body: bytes, *, raw_bytes: int = 0) -> None:
+    def send(self, body: bytes, *, raw_bytes: int = 0, timeout: float | None = None) -> None:
         """Deliver one batch or raise DeliveryError (retryable=True: receiver unavailable;
         RefusedError: the receiver refused the content with 400)."""
         loop = retrying(
@@ -51,7 +51,7 @@ class RemoteWriter:
             sleep=self._sleep,
         )
         try:
-            response = loop(self._post, body, raw_bytes)
+            response = loop(self._post, body, raw_bytes, timeout or self._timeout)
         except (RetryableStatusError, requests.RequestException) as error:
             raise DeliveryError(f"receiver unavailable: {error}", retryable=True) from None
         if 200 <= response.status_code < 300:
@@ -65,13 +65,13 @@ class RemoteWriter:
     def close(self) -> None:
         self._session.close()
 
-    def _post(self, body: bytes, raw_bytes: int) -> requests.Response:
+    def _post(self, body: bytes, raw_bytes: int, timeout: float) -> requests.Response:
         sent = self._metrics.sent_bytes
         sent.labels(encoding="snappy").inc(len(body))
         sent.labels(encoding="raw").inc(raw_bytes)
         started = time.monotonic()
         try:
-            response = self._session.post(self._url, data=body, timeout=self._timeout)
+            response = self._session.post(self._url, data=body, timeout=timeout)
         finally:
             self._metrics.request_duration.observe(time.monotonic() - started)
         check_status(response)

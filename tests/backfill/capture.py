@@ -46,6 +46,11 @@ class CaptureReceiver:
         return [series for request in self.requests for series in request.series()]
 
 
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A client that went away mid-request (what some tests do on purpose) is not news."""
+
+
 @contextmanager
 def capturing(receiver: CaptureReceiver) -> Iterator[CaptureReceiver]:
     lock = threading.Lock()
@@ -80,7 +85,7 @@ def capturing(receiver: CaptureReceiver) -> Iterator[CaptureReceiver]:
         def log_message(self, format: str, *args: object) -> None:
             """Quiet."""
 
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    httpd = _QuietServer(("127.0.0.1", 0), Handler)
     httpd.daemon_threads = True
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
