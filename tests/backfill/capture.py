@@ -45,6 +45,14 @@ class CaptureReceiver:
     def all_series(self) -> list[dict[str, str]]:
         return [series for request in self.requests for series in request.series()]
 
+    def summary_value(self, name: str, **labels: str) -> float | None:
+        """The value of one run-summary series (the last request is the summary)."""
+        for series in self.requests[-1].write_request().timeseries:
+            found = {lb.name: lb.value for lb in series.labels}
+            if found.pop("__name__") == name and found == labels:
+                return float(series.samples[0].value)
+        return None
+
 
 class _QuietServer(ThreadingHTTPServer):
     def handle_error(self, request: object, client_address: object) -> None:

@@ -104,7 +104,8 @@ def test_hostile_metadata_is_sent_as_valid_remote_write(tmp_path, monkeypatch, c
         "surrogate",
         "twice",
     ]
-    assert len(labels["twice"]) == 2 and labels["twice"][0] == labels["twice"][1]
+    assert len(labels["twice"]) == 2
+    assert labels["twice"][0] == labels["twice"][1]
     assert len(labels["many-labels"][0]) == 300 + 4
     assert len(labels["long-value"][0]["label_big"]) == 2048
     assert labels["colliding"][0] == {
