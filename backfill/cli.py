@@ -14,13 +14,14 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from flowkeeper.backfill import logs
+from flowkeeper.backfill.delivery import RunReport
 from flowkeeper.backfill.encoder import request_headers
 from flowkeeper.backfill.errors import DeliveryError, Interrupted, UsageError
 from flowkeeper.backfill.kinds import KINDS
 from flowkeeper.backfill.kubeconfig import ApiConnection, resolve_connection
 from flowkeeper.backfill.lister import Lister
 from flowkeeper.backfill.metrics import RunMetrics
-from flowkeeper.backfill.pipeline import Pipeline, RunReport
+from flowkeeper.backfill.pipeline import Pipeline
 from flowkeeper.backfill.sender import RemoteWriter
 from flowkeeper.backfill.series import SeriesLimits, kind_series_spec
 from flowkeeper.backfill.settings import PROG, Settings, parse_settings

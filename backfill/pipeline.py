@@ -10,57 +10,29 @@ import queue
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol
 
-from flowkeeper.backfill.errors import ApiError, DeliveryError, Interrupted
+from flowkeeper.backfill.delivery import (
+    END,
+    Batch,
+    Delivery,
+    KindEnd,
+    KindReport,
+    RunReport,
+    Sink,
+)
+from flowkeeper.backfill.errors import ApiError, Interrupted
 from flowkeeper.backfill.kinds import Kind
 from flowkeeper.backfill.lister import Page
 from flowkeeper.backfill.metrics import RunMetrics
 from flowkeeper.backfill.series import KindSeriesSpec, ObjectSeries, Series, object_series
-from flowkeeper.backfill.sinks import WriteOutcome
 
 log = logging.getLogger("flowkeeper.backfill")
 
 
 class PageSource(Protocol):
     def pages(self, kind: Kind) -> Iterator[Page]: ...
-
-
-class Sink(Protocol):
-    """Where batches go: the remote-write receiver, or stdout for `--dry-run`."""
-
-    def write(self, spec: KindSeriesSpec, batch: Sequence[Series]) -> WriteOutcome: ...
-
-    def end_kind(self, spec: KindSeriesSpec) -> None: ...
-
-
-@dataclass
-class KindReport:
-    kind: str
-    objects: int = 0
-    series: int = 0
-    delivered_series: int = 0
-    refused_series: int = 0
-    batches: int = 0
-    failed_batches: int = 0
-    seconds: float = 0.0
-    error: str = ""
-
-
-@dataclass
-class RunReport:
-    kinds: list[KindReport] = field(default_factory=list)
-    receiver_unavailable: bool = False
-    interrupted: bool = False
-
-    @property
-    def success(self) -> bool:
-        return (
-            not self.receiver_unavailable
-            and not self.interrupted
-            and not any(k.error or k.failed_batches or k.refused_series for k in self.kinds)
-        )
 
 
 @dataclass
@@ -75,20 +47,7 @@ class _PageOf:
     page: Page
 
 
-@dataclass
-class _Batch:
-    spec: KindSeriesSpec
-    series: list[Series]
-
-
-@dataclass
-class _KindEnd:
-    spec: KindSeriesSpec
-    report: KindReport
-    started: float
-
-
-_END = None
+_END = END
 _POLL_SECONDS = 0.1
 # After SIGTERM: how long the batch in flight may take to finish before it is abandoned, so
 # that the run summary can still be sent and the process ends within 10 s.
@@ -128,18 +87,25 @@ class Pipeline:
         self._batch_size = batch_size
         self._metrics = metrics
         self._pages: queue.Queue[_PageOf | _Listed | None] = queue.Queue(maxsize=1)
-        self._batches: queue.Queue[_Batch | _KindEnd | None] = queue.Queue(maxsize=1)
+        self._batches: queue.Queue[Batch | KindEnd | None] = queue.Queue(maxsize=1)
         self._abort = threading.Event()
         self._stop = stop or threading.Event()
         self._stop_grace = stop_grace
         self._report = RunReport()
+        self._delivery = Delivery(
+            batches=self._batches,
+            sink=sink,
+            metrics=metrics,
+            report=self._report,
+            abort=self._abort,
+            stop=self._stop,
+        )
         self._logged_drops: set[str] = set()
-        self._first_refused_logged = False
 
     def run(self) -> RunReport:
         threads = [
             threading.Thread(target=self._list, name="lister", daemon=True),
-            threading.Thread(target=self._deliver, name="sink", daemon=True),
+            threading.Thread(target=self._delivery.run, name="sink", daemon=True),
         ]
         for thread in threads:
             thread.start()
@@ -213,10 +179,10 @@ class Pipeline:
                 break
             if isinstance(item, _Listed):
                 if batch:
-                    self._hand_on(_Batch(item.spec, batch))
+                    self._hand_on(Batch(item.spec, batch))
                     batch = []
                 report.kind, report.error = item.spec.kind.plural, item.error
-                self._hand_on(_KindEnd(item.spec, report, started))
+                self._hand_on(KindEnd(item.spec, report, started))
                 report, started = KindReport(""), time.monotonic()
                 continue
             if self._abort.is_set():
@@ -237,11 +203,11 @@ class Pipeline:
                     report.series += 1
                     batch.append(series)
                     if len(batch) == self._batch_size:
-                        self._hand_on(_Batch(spec, batch))
+                        self._hand_on(Batch(spec, batch))
                         batch = []
             self._count_drops(spec.kind.plural, tally)
 
-    def _hand_on(self, item: "_Batch | _KindEnd") -> None:
+    def _hand_on(self, item: "Batch | KindEnd") -> None:
         """Queue for the sink; gives up when SIGTERM arrives while the sink is busy."""
         while not self._stop.is_set():
             try:
@@ -275,86 +241,3 @@ class Pipeline:
         if reason not in self._logged_drops:
             self._logged_drops.add(reason)
             log.info(message, extra={"fields": {"reason": reason, "kind": kind, "first": True}})
-
-    # Stage 3 (thread): delivery.
-    def _deliver(self) -> None:
-        tally = KindReport("")
-        while (item := self._batches.get()) is not _END:
-            if isinstance(item, _KindEnd):
-                self._end_kind(item, tally)
-                tally = KindReport("")
-                continue
-            tally.batches += 1
-            if self._abort.is_set() or self._stop.is_set():
-                tally.failed_batches += 1
-                self._fail(item)
-                continue
-            try:
-                outcome = self._sink.write(item.spec, item.series)
-            except Interrupted:
-                tally.failed_batches += 1
-                self._fail(item)
-                continue
-            except DeliveryError as error:
-                tally.failed_batches += 1
-                self._fail(item)
-                log.error(
-                    "batch not delivered",
-                    extra={"fields": {"kind": item.spec.kind.plural, "error": str(error)}},
-                )
-                if error.retryable:
-                    self._report.receiver_unavailable = True
-                    self._abort.set()
-                continue
-            tally.delivered_series += len(item.series) - outcome.refused
-            if outcome.refused:
-                tally.refused_series += outcome.refused
-                self._refused(item.spec, outcome)
-            else:
-                self._metrics.batches.labels(result="delivered").inc()
-
-    def _refused(self, spec: KindSeriesSpec, outcome: WriteOutcome) -> None:
-        self._metrics.batches.labels(result="refused").inc()
-        self._metrics.refused.labels(kind=spec.kind.plural).inc(outcome.refused)
-        if self._first_refused_logged:
-            return
-        # Logged once per run, with what identifies the series; the counter has the totals.
-        self._first_refused_logged = True
-        labels = dict(outcome.first_refused)
-        identity = {"__name__": labels.get("__name__", "")}
-        identity.update((name, labels.get(name, "")) for name in spec.kind.identity_labels)
-        fields = {
-            "kind": spec.kind.plural,
-            "series": ",".join(f"{k}={v}" for k, v in identity.items()),
-            "receiver_message": outcome.message,
-            "first": True,
-        }
-        log.error("series refused by the receiver", extra={"fields": fields})
-
-    def _fail(self, batch: _Batch) -> None:
-        self._metrics.batches.labels(result="failed").inc()
-        self._metrics.undelivered.labels(kind=batch.spec.kind.plural).inc(len(batch.series))
-
-    def _end_kind(self, end: _KindEnd, tally: KindReport) -> None:
-        report = end.report
-        report.batches, report.failed_batches = tally.batches, tally.failed_batches
-        report.delivered_series = tally.delivered_series
-        report.refused_series = tally.refused_series
-        report.seconds = round(time.monotonic() - end.started, 3)
-        self._sink.end_kind(end.spec)
-        self._report.kinds.append(report)
-        self._metrics.objects.labels(kind=report.kind).set(report.objects)
-        self._metrics.series.labels(kind=report.kind).set(report.series)
-        fields: dict[str, object] = {
-            "kind": report.kind,
-            "objects": report.objects,
-            "series": report.series,
-            "delivered_series": report.delivered_series,
-            "refused_series": report.refused_series,
-            "batches": report.batches,
-            "failed_batches": report.failed_batches,
-            "seconds": report.seconds,
-        }
-        if report.error:
-            fields["error"] = report.error
-        log.info("kind done", extra={"fields": fields})
