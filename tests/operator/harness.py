@@ -107,6 +107,16 @@ async def settled(
     return dict(await eventually(check))
 
 
+async def running(api: Api, k8s: Emulator, body: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Create a FlowCollector (the full sample by default), wait until its children and status
+    are there and the operator has gone quiet; the FlowCollector as created."""
+    body = body or sample()
+    created = await create_fc(api, body)
+    await settled(api, body["metadata"]["namespace"], body["metadata"]["name"])
+    await quiet(k8s)
+    return created
+
+
 async def observed(api: Api, ns: str, name: str, generation: int) -> dict[str, Any]:
     """Wait until the operator has handled ``generation`` (applied or refused it)."""
 

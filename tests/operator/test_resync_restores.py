@@ -10,8 +10,8 @@ from tests.operator.harness import (
     children_of,
     create_fc,
     expect_events,
-    quiet,
     resyncs,
+    running,
     sample,
     settled,
     silently_delete,
@@ -20,9 +20,7 @@ from tests.operator.harness import (
 
 @pytest.mark.parametrize("operator", [2.0], indirect=True)
 async def test_one_resync_pass_restores_all_children_deleted_unseen(api, k8s, operator):
-    await create_fc(api, sample())
-    await settled(api, "netflow", "core")
-    await quiet(k8s)
+    await running(api, k8s)
     before = await children_of(api, "netflow", "core")
     changed, errors = resyncs("changed"), resyncs("error")
 

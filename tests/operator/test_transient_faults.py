@@ -12,12 +12,9 @@ from tests.operator.harness import (
     children_of,
     condition,
     container,
-    create_fc,
     fc_status,
-    quiet,
     roll_out,
-    sample,
-    settled,
+    running,
 )
 
 LONG_RESYNC = 300.0
@@ -30,9 +27,7 @@ def by_operator(call) -> bool:
 
 @pytest.mark.parametrize("operator", [LONG_RESYNC], indirect=True)
 async def test_500_while_restoring_a_deleted_child_is_retried(api, k8s, operator):
-    await create_fc(api, sample())
-    await settled(api, "netflow", "core")
-    await quiet(k8s)
+    await running(api, k8s)
     fault = k8s.inject_fault(verb="create", resource="configmaps", status=500, times=3)
     await api.delete(f"{CM.format(ns='netflow')}/core-config")
 
@@ -45,9 +40,7 @@ async def test_500_while_restoring_a_deleted_child_is_retried(api, k8s, operator
 
 @pytest.mark.parametrize("operator", [LONG_RESYNC], indirect=True)
 async def test_409_on_a_patch_is_reread_and_retried(api, k8s, operator):
-    await create_fc(api, sample())
-    await settled(api, "netflow", "core")
-    await quiet(k8s)
+    await running(api, k8s)
     fault = k8s.inject_fault(
         verb="patch",
         resource="daemonsets",
@@ -74,9 +67,7 @@ async def test_409_on_a_patch_is_reread_and_retried(api, k8s, operator):
 
 @pytest.mark.parametrize("operator", [LONG_RESYNC], indirect=True)
 async def test_503_on_the_status_patch_honours_retry_after(api, k8s, operator):
-    await create_fc(api, sample())
-    await settled(api, "netflow", "core")
-    await quiet(k8s)
+    await running(api, k8s)
     fault = k8s.inject_fault(
         verb="patch",
         resource="flowcollectors",
@@ -98,9 +89,7 @@ async def test_503_on_the_status_patch_honours_retry_after(api, k8s, operator):
 
 @pytest.mark.parametrize("operator", [LONG_RESYNC], indirect=True)
 async def test_faults_beyond_the_call_retries_are_retried_by_the_reconcile(api, k8s, operator):
-    await create_fc(api, sample())
-    await settled(api, "netflow", "core")
-    await quiet(k8s)
+    await running(api, k8s)
     # More failures than one call's retries: the child path schedules a whole reconcile.
     old = (await children_of(api, "netflow", "core"))["metrics"]
     fault = k8s.inject_fault(verb="create", resource="services", status=500, times=8)
