@@ -1,6 +1,7 @@
 """Injected faults: any verb of any resource, subresources included, counted."""
 
 import asyncio
+
 import kubernetes
 import pytest
 
