@@ -123,7 +123,9 @@ def normalise(
     new.update(pruned)
     errors = normalize.canonical_resources({k: v for k, v in new.items() if k != "status"})
     if resource.kind == "Service":
-        services.default(new, old, allocator)
+        errors += services.default(new, old, allocator)
+    elif resource.kind == "Lease":
+        errors += normalize.lease_times(new)
     elif resource.kind in defaults.WORKLOADS:
         defaults.WORKLOADS[resource.kind](new)
     return errors
