@@ -174,7 +174,7 @@ class Emulator(kmock.KubernetesScaffold):
             content_type = _header(request, "Content-Type") or "application/merge-patch+json"
 
             def change(old: dict[str, Any]) -> dict[str, Any]:
-                return apply_patch(old, request.data, content_type)
+                return apply_patch(resource, old, request.data, content_type)
 
             return _json(self.api.write(key, change, subresource=subresource, agent=agent))
         if verb == "delete":
