@@ -19,7 +19,7 @@ import aiohttp
 # Appended, not prepended: the repo root holds a folder named `operator`.
 sys.path.append(str(Path(__file__).resolve().parent.parent))
 
-from e2e.emulator import TEST_AGENT, serve  # noqa: E402
+from e2e.emulator import TEST_AGENT, serve
 
 CM = "/api/v1/namespaces/bench/configmaps"
 DS = "/apis/apps/v1/namespaces/bench/daemonsets"
