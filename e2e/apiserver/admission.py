@@ -11,7 +11,7 @@
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from e2e.apiserver import resources, selectors, services
+from e2e.apiserver import resources, selectors, services, validation
 from e2e.apiserver.errors import ApiError, invalid
 from e2e.apiserver.resources import Resource
 
@@ -21,7 +21,7 @@ Rule = Mapping[str, Any]  # an RBAC PolicyRule: apiGroups, resources, verbs
 def validate(
     resource: Resource, old: dict[str, Any] | None, new: dict[str, Any]
 ) -> list[tuple[str, str]]:
-    causes: list[tuple[str, str]] = []
+    causes = validation.validate(resource, new)
     if resource.kind == "DaemonSet":
         causes += _daemonset(old, new)
     if resource.kind == "Service" and old is not None:

@@ -71,7 +71,7 @@ class Api:
         self._admit(resource, None, new, agent)
         metadata = new["metadata"]
         metadata.update(uid=str(uuid.uuid4()), creationTimestamp=objects.now())
-        if "spec" in new:
+        if resource.has_generation:
             metadata["generation"] = 1
         metadata["resourceVersion"] = self.store.bump()
         self.store.put(key, new, None)
