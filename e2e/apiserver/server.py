@@ -23,7 +23,7 @@ from e2e.apiserver.api import Api
 from e2e.apiserver.errors import ApiError, not_found
 from e2e.apiserver.faults import Call, Fault, Faults
 from e2e.apiserver.objects import apply_patch
-from e2e.apiserver.resources import RESOURCES, SHORT_NAMES, Resource
+from e2e.apiserver.resources import CUSTOM_GROUPS, RESOURCES, SHORT_NAMES, Resource
 from e2e.apiserver.store import Key, Watcher
 
 VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
@@ -178,7 +178,9 @@ class Emulator(kmock.KubernetesScaffold):
 
             return _json(self.api.write(key, change, subresource=subresource, agent=agent))
         if verb == "delete":
-            return _json(self.api.delete(key, request.data, agent))
+            return _deleted(
+                resource, self.api.delete(key, request.data, agent), key in self.api.store.objects
+            )
         if verb == "deletecollection":
             matches = selectors.of_query(params)
             chosen = [o for o in self.api.store.items(resource, request.namespace) if matches(o)]
@@ -262,6 +264,28 @@ def _verb(method: str, named: bool, watch: bool) -> str:
     if method == "DELETE":
         return "delete" if named else "deletecollection"
     return {"POST": "create", "PUT": "update", "PATCH": "patch"}.get(method, method.lower())
+
+
+def _deleted(resource: Resource, last: dict[str, Any], pending: bool) -> aiohttp.web.Response:
+    """202 and the object while finalizers hold it; once gone, 200 and the object for custom
+    resources and Pods, a Success Status for the other built-in kinds (ReturnDeletedObject)."""
+    if pending:
+        return _json(last, 202)
+    if resource.group in CUSTOM_GROUPS or resource.kind == "Pod":
+        return _json(last)
+    metadata = last["metadata"]
+    details = {"name": metadata["name"], "kind": resource.plural, "uid": metadata["uid"]}
+    if resource.group:
+        details["group"] = resource.group
+    return _json(
+        {
+            "kind": "Status",
+            "apiVersion": "v1",
+            "metadata": {},
+            "status": "Success",
+            "details": details,
+        }
+    )
 
 
 def _position(obj: Mapping[str, Any]) -> str:

@@ -101,3 +101,26 @@ async def test_a_cluster_ip_service_has_no_cloud_finalizer(http):
     await http.create(SVC, service())
     await asyncio.sleep(0.05)
     assert "finalizers" not in (await http.get(f"{SVC}/s"))["metadata"]
+
+
+async def test_delete_answers_as_kube_apiserver(http):
+    created = await http.create(CM, {"metadata": {"name": "c"}})
+    status, answer = await http.call("DELETE", f"{CM}/c")
+    assert (status, answer["kind"], answer["status"]) == (200, "Status", "Success")
+    assert answer["details"] == {
+        "name": "c",
+        "kind": "configmaps",
+        "uid": created["metadata"]["uid"],
+    }
+    await http.create(CM, {"metadata": {"name": "held", "finalizers": ["example.com/x"]}})
+    status, answer = await http.call("DELETE", f"{CM}/held")
+    assert (status, answer["kind"]) == (202, "ConfigMap")
+    await http.create(FC, {"metadata": {"name": "fc"}, "spec": {}})
+    status, answer = await http.call("DELETE", f"{FC}/fc")
+    assert (status, answer["kind"]) == (200, "FlowCollector")
+    status, answer = await http.call("DELETE", f"{FC}/fc")
+    assert (status, answer["reason"], answer["message"]) == (
+        404,
+        "NotFound",
+        'flowcollectors.flows.flowkeeper.dev "fc" not found',
+    )
