@@ -124,3 +124,12 @@ async def test_delete_answers_as_kube_apiserver(http):
         "NotFound",
         'flowcollectors.flows.flowkeeper.dev "fc" not found',
     )
+
+
+async def test_deleting_a_namespace_deletes_what_is_in_it(http):
+    await http.create("/api/v1/namespaces", {"metadata": {"name": "ns"}})
+    await http.create(CM, {"metadata": {"name": "c"}})
+    await http.create(CM.replace("/ns/", "/other/"), {"metadata": {"name": "c"}})
+    await http.ok("DELETE", "/api/v1/namespaces/ns")
+    assert (await http.call("GET", f"{CM}/c"))[0] == 404
+    assert (await http.call("GET", CM.replace("/ns/", "/other/") + "/c"))[0] == 200
