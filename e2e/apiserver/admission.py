@@ -5,7 +5,8 @@
 * no new finalizer may be added to an object that is being deleted;
 * OwnerReferencesPermissionEnforcement (OpenShift's default, optional here): a write that adds
   an ownerReference with ``blockOwnerDeletion: true`` needs ``update`` on the owner's
-  ``<plural>/finalizers``, and any change of ownerReferences needs ``delete`` on the object.
+  ``<plural>/finalizers``, and an update that changes ownerReferences needs ``delete`` on the
+  object.
 """
 
 from collections.abc import Iterable, Mapping
@@ -109,7 +110,8 @@ def check_owner_references(
     namespace = metadata.get("namespace", "")
     where = f' in the namespace "{namespace}"' if namespace else ""
     denied = f'{resource.qualified} "{metadata.get("name", "")}" is forbidden: '
-    if not _allows(rules, resource.group, resource.plural, "delete"):
+    # Whoever creates an object could as well not create it: delete is checked on updates only.
+    if old is not None and not _allows(rules, resource.group, resource.plural, "delete"):
         raise ApiError(
             403,
             denied + "cannot set an ownerRef on a resource you can't delete: "
