@@ -31,6 +31,13 @@ TEST_AGENT = "flowkeeper-tests"  # User-Agent of the tests' own client, to tell 
 WRITE_VERBS = frozenset({"create", "patch", "delete", "update", "deletecollection"})
 
 
+def _to_api(emulator: "Emulator", attribute: "attrs.Attribute[float]", value: float) -> float:
+    """Setting ``k8s.gc_delay`` (or ``lb_cleanup_delay``) in a test takes effect at once."""
+    if hasattr(emulator, "api"):
+        setattr(emulator.api, attribute.name, value)
+    return value
+
+
 @attrs.define(kw_only=True)
 class Emulator(kmock.KubernetesScaffold):
     """An in-memory API server that behaves like kube-apiserver where a controller notices
@@ -38,8 +45,10 @@ class Emulator(kmock.KubernetesScaffold):
 
     url: str = ""  # type: ignore[assignment]  # http://127.0.0.1:<port>, once serving
     kubeconfig: Path | None = None  # a kubeconfig pointing at it, once serving
-    gc_delay: float = 2.0  # seconds before the garbage collector deletes an orphan
-    lb_cleanup_delay: float = 2.0  # seconds the cloud finalizer holds a deleted LB Service
+    # Seconds before the garbage collector deletes an orphan, and that the cloud finalizer holds
+    # a deleted LoadBalancer Service.
+    gc_delay: float = attrs.field(default=2.0, on_setattr=_to_api)
+    lb_cleanup_delay: float = attrs.field(default=2.0, on_setattr=_to_api)
     api: Api = attrs.field(init=False)
     faults: Faults = attrs.field(factory=Faults, init=False)
     _log: list[tuple[str, str, str]] = attrs.field(factory=list, init=False)  # agent, verb, what
