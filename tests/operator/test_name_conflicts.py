@@ -1,6 +1,7 @@
 """Defect 3: an object under a child's name that the FlowCollector does not control is never
 written, adopted or deleted; the FlowCollector reports NameConflict instead."""
 
+import asyncio
 import copy
 from typing import Any
 
@@ -23,6 +24,7 @@ from tests.operator.harness import (
 )
 
 FOREIGN_LABELS = {"app": "someone-else"}
+GC_DELAY = 0.5  # the k8s fixture's
 
 # kind -> (collection, name taken, a foreign object's body)
 FOREIGN: dict[str, tuple[str, str, dict[str, Any]]] = {
@@ -72,12 +74,16 @@ async def test_foreign_object_is_never_written_and_reported(api, k8s, operator, 
     ready = await conflict(api)
     taken = f"{body['kind']} {body['metadata']['name']}"
     assert taken in ready["message"], ready
-    warnings = [
-        e
-        for e in await api.items(EVENTS.format(ns="netflow"))
-        if e["reason"] == "NameConflict" and e["type"] == "Warning"
-    ]
-    assert [e["message"] for e in warnings] == [ready["message"]]
+
+    async def warned() -> None:  # posted right after the status
+        warnings = [
+            e
+            for e in await api.items(EVENTS.format(ns="netflow"))
+            if e["reason"] == "NameConflict" and e["type"] == "Warning"
+        ]
+        assert [e["message"] for e in warnings] == [ready["message"]]
+
+    await eventually(warned)
     await quiet(k8s)
     after = await api.get(f"{path}/{body['metadata']['name']}")
     assert after == before  # not one write: no patch, no ownerReference, no label
@@ -118,3 +124,18 @@ async def test_colliding_flowcollectors_do_not_fight(api, k8s, operator):
     assert await api.get(f"{DS.format(ns='netflow')}/edge-metrics") is None
     edge_fc = await api.get(f"{FC.format(ns='netflow')}/edge")
     assert edge_fc is not None
+
+
+async def test_deleting_the_flowcollector_leaves_the_foreign_object(api, k8s, operator):
+    path, body = foreign_body("ConfigMap")
+    before = await api.create(path, body)
+    await create_fc(api, sample())
+    await conflict(api)
+    await api.delete(f"{FC.format(ns='netflow')}/core")
+
+    async def gone() -> None:
+        assert await api.get(f"{FC.format(ns='netflow')}/core") is None
+
+    await eventually(gone)
+    await asyncio.sleep(3 * GC_DELAY)  # the garbage collector had its chance
+    assert await api.get(f"{path}/{body['metadata']['name']}") == before

@@ -9,7 +9,6 @@ from tests.operator.harness import (
     EVENTS,
     condition,
     create_fc,
-    events,
     fc_status,
     sample,
     settled,
@@ -42,11 +41,14 @@ async def test_immutable_selector_is_reported_with_the_api_message(api, k8s, ope
 
     ready = await refused(api, "field is immutable")  # found by the next resync
     assert "spec.selector" in ready["message"]
-    assert ready["message"] in await events(api, "netflow", "ApplyFailed")
-    warnings = [
-        e for e in await api.items(EVENTS.format(ns="netflow")) if e["reason"] == "ApplyFailed"
-    ]
-    assert {e["type"] for e in warnings} == {"Warning"}
+
+    async def warned() -> None:  # posted right after the status
+        warnings = [
+            e for e in await api.items(EVENTS.format(ns="netflow")) if e["reason"] == "ApplyFailed"
+        ]
+        assert [(e["type"], e["message"]) for e in warnings] == [("Warning", ready["message"])]
+
+    await eventually(warned)
 
 
 async def test_refused_create_is_reported_then_cleared(api, k8s, operator):
