@@ -79,7 +79,9 @@ async def _reconcile(runtime: Runtime, owner: Owner, *, trigger: str) -> str:
             if live is not None and ownership.verdict({"kind": kind, **live}, owner) == "foreign":
                 raise NameConflictError({"kind": kind, **live})
         applied_before = previous.get("observedGeneration") == generation
-        for child in wanted:
+        # Services first: theirs are the only names two FlowCollectors can both want
+        # (<a>-metrics and <a-metrics>): one that loses a race for a name starts no pods.
+        for child in sorted(wanted, key=lambda c: c["kind"] != "Service"):
             at = (child["kind"], child["metadata"]["name"])
             lives[at], wrote = await children.apply(
                 runtime, owner, child, lives[at], applied_before=applied_before
