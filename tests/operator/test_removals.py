@@ -74,6 +74,11 @@ CASES: dict[str, tuple[Callable[[dict[str, Any]], None], dict[str, Any], Callabl
         {"hostNetwork": False},
         lambda kids: pod(kids["daemonset"]).get("dnsPolicy") == "ClusterFirstWithHostNet",
     ),
+    "host-network-off-drops-host-ports": (
+        host_network_privileged,
+        {"hostNetwork": False},
+        lambda kids: any("hostPort" in p for p in container(kids["daemonset"])["ports"]),
+    ),
     "resources": (
         lambda spec: None,
         {"resources": None},
