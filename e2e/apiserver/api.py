@@ -28,7 +28,13 @@ class Api:
     # -- writes -------------------------------------------------------------------------------
 
     def create(
-        self, resource: Resource, namespace: str, body: Any, agent: str = ""
+        self,
+        resource: Resource,
+        namespace: str,
+        body: Any,
+        agent: str = "",
+        *,
+        dry_run: bool = False,
     ) -> dict[str, Any]:
         if not isinstance(body, dict):
             raise ApiError(400, "the body of the request must be a JSON object")
@@ -63,11 +69,13 @@ class Api:
         for field in objects.SERVER_METADATA[4:]:
             metadata.pop(field, None)
         metadata.pop("resourceVersion", None)
-        self._admit(resource, None, new, agent)
+        self._admit(resource, None, new, agent, dry_run=dry_run)
         metadata = new["metadata"]
         metadata.update(uid=str(uuid.uuid4()), creationTimestamp=objects.now())
         if resource.has_generation:
             metadata["generation"] = 1
+        if dry_run:
+            return new  # what would be stored, without a resourceVersion
         metadata["resourceVersion"] = self.store.bump()
         self.store.put(key, new, None)
         self._after_write(resource, key, None, new)
@@ -80,8 +88,11 @@ class Api:
         *,
         subresource: str = "",
         agent: str = "",
+        dry_run: bool = False,
     ) -> dict[str, Any]:
-        """Patch or update: ``change`` builds the new object from a copy of the stored one."""
+        """Patch or update: ``change`` builds the new object from a copy of the stored one.
+
+        With ``dry_run``, the object as it would be stored is returned and nothing changes."""
         resource, _, name = key
         old = self.store.get(key)
         if old is None:
@@ -95,11 +106,13 @@ class Api:
             raise conflict(resource.qualified, name)
         objects.keep_server_fields(resource, old, new)
         new["metadata"]["resourceVersion"] = old["metadata"]["resourceVersion"]
-        self._admit(resource, old, new, agent)
+        self._admit(resource, old, new, agent, dry_run=dry_run)
         if "generation" in old["metadata"] and objects.essence(new) != objects.essence(old):
             new["metadata"]["generation"] = int(old["metadata"]["generation"]) + 1
         if new == old:
             return old  # nothing changed: no new resourceVersion, no event
+        if dry_run:
+            return new
         new["metadata"]["resourceVersion"] = self.store.bump()
         if new["metadata"].get("deletionTimestamp") and not new["metadata"].get("finalizers"):
             self._remove(key, new)
@@ -108,7 +121,9 @@ class Api:
         self._after_write(resource, key, old, new)
         return new
 
-    def delete(self, key: Key, options: Any = None, agent: str = "") -> dict[str, Any]:
+    def delete(
+        self, key: Key, options: Any = None, agent: str = "", *, dry_run: bool = False
+    ) -> dict[str, Any]:
         resource, _, name = key
         old = self.store.get(key)
         if old is None:
@@ -118,6 +133,12 @@ class Api:
         for field in ("uid", "resourceVersion"):
             if preconditions.get(field) and preconditions[field] != old["metadata"].get(field):
                 raise conflict(resource.qualified, name)
+        if dry_run:
+            if not old["metadata"].get("finalizers"):
+                return old
+            held = copy.deepcopy(old)
+            held["metadata"].setdefault("deletionTimestamp", objects.now())
+            return held
         if options.get("propagationPolicy") == "Orphan":
             self.controllers.orphan(old["metadata"]["uid"])
         if resource.kind == "Namespace":
@@ -144,6 +165,25 @@ class Api:
     # -- checks -------------------------------------------------------------------------------
 
     def _admit(
+        self,
+        resource: Resource,
+        old: dict[str, Any] | None,
+        new: dict[str, Any],
+        agent: str,
+        *,
+        dry_run: bool = False,
+    ) -> None:
+        # A refused or dry-run write allocates no cluster IP or node port for good.
+        saved = self.allocator.snapshot()
+        try:
+            self._check(resource, old, new, agent)
+        except ApiError:
+            self.allocator.restore(saved)
+            raise
+        if dry_run:
+            self.allocator.restore(saved)
+
+    def _check(
         self, resource: Resource, old: dict[str, Any] | None, new: dict[str, Any], agent: str
     ) -> None:
         causes = objects.normalise(resource, old, new, self.allocator)

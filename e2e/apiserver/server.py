@@ -4,7 +4,7 @@ kmock serves discovery and runs the aiohttp server; every resource request is an
 """
 
 import collections
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -159,6 +159,7 @@ class Emulator(kmock.KubernetesScaffold):
         ):
             raise ApiError(404, "the server could not find the requested resource")
         key: Key = (resource, namespace, name)
+        dry = _dry_run(params)
         if verb == "watch":
             return await views.watch(self.api, request, resource, request.namespace, name or None)
         if verb == "list":
@@ -174,12 +175,14 @@ class Emulator(kmock.KubernetesScaffold):
             if name:
                 raise ApiError(405, "POST is not allowed on a named object")
             return views.json_response(
-                self.api.create(resource, namespace, request.data, agent), 201
+                self.api.create(resource, namespace, request.data, agent, dry_run=dry), 201
             )
         if verb == "update":
             body = request.data
             return views.json_response(
-                self.api.write(key, lambda _: body, subresource=subresource, agent=agent)
+                self.api.write(
+                    key, lambda _: body, subresource=subresource, agent=agent, dry_run=dry
+                )
             )
         if verb == "patch":
             content_type = _header(request, "Content-Type") or "application/merge-patch+json"
@@ -188,12 +191,11 @@ class Emulator(kmock.KubernetesScaffold):
                 return apply_patch(resource, old, request.data, content_type)
 
             return views.json_response(
-                self.api.write(key, change, subresource=subresource, agent=agent)
+                self.api.write(key, change, subresource=subresource, agent=agent, dry_run=dry)
             )
         if verb == "delete":
-            return views.deleted(
-                resource, self.api.delete(key, request.data, agent), key in self.api.store.objects
-            )
+            last = self.api.delete(key, request.data, agent, dry_run=dry)
+            return views.deleted(resource, last, bool(last["metadata"].get("deletionTimestamp")))
         if verb == "deletecollection":
             matches = selectors.of_query(params)
             chosen = [o for o in self.api.store.items(resource, request.namespace) if matches(o)]
@@ -214,6 +216,14 @@ class Emulator(kmock.KubernetesScaffold):
         served: Any = await super()._serve_version(request)
         served["groupVersion"] = served["groupVersion"].lstrip("/")
         return served
+
+
+def _dry_run(params: Mapping[str, str]) -> bool:
+    """``?dryRun=All``: the write is checked, normalised and answered, but not stored."""
+    value = params.get("dryRun")
+    if value not in (None, "All"):
+        raise ApiError(400, f"unsupported dryRun value {value!r}: only 'All' is supported")
+    return value == "All"
 
 
 def _header(request: kmock.Request, name: str) -> str:
