@@ -33,7 +33,10 @@ def list_objects(
         if matches(obj) and _position(obj) > after
     ]
     body = list_body(resource, items, version)
-    limit = int(params.get("limit") or 0)
+    try:
+        limit = int(params.get("limit") or 0)
+    except ValueError as error:
+        raise ApiError(400, f"limit must be a number: {params['limit']!r}") from error
     if limit and len(items) > limit:
         body["items"] = items[:limit]
         token = {"rv": version, "start": _position(items[limit - 1])}
@@ -51,8 +54,8 @@ async def watch(
     raw = request._raw_request
     assert raw is not None
     response = aiohttp.web.StreamResponse(headers={"Content-Type": "application/json"})
-    await response.prepare(raw)
     try:
+        await response.prepare(raw)
         if not fresh:
             gone = ApiError(410, "too old resource version", reason="Expired").status()
             await response.write(json.dumps({"type": "ERROR", "object": gone}).encode() + b"\n")
