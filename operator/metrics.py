@@ -33,3 +33,15 @@ FLOWCOLLECTORS = Gauge(
     "flowkeeper_operator_flowcollectors",
     "FlowCollectors the operator watches.",
 )
+WATCH_RESTARTS = Counter(
+    "flowkeeper_operator_watch_restarts",
+    "Child watches listed again, by kind and cause: gone (410, the resourceVersion expired)"
+    " or error (the API failed; re-listed after a backoff).",
+    ["kind", "cause"],
+)
+DEPLOYMENTS_REPLACED = Counter(
+    "flowkeeper_operator_deployments_replaced",
+    "Deployments named in spec.migration.replaceDeployment, by outcome: deleted, missing (no"
+    " such Deployment) or failed (the API refused the deletion).",
+    ["result"],
+)
