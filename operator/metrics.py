@@ -33,6 +33,16 @@ FLOWCOLLECTORS = Gauge(
     "flowkeeper_operator_flowcollectors",
     "FlowCollectors the operator watches.",
 )
+API_RETRIES = Counter(
+    "flowkeeper_operator_api_retries",
+    "API calls retried after a transient error (connection, 429, 5xx), by HTTP code (0: no"
+    " answer).",
+    ["code"],
+)
+EVENT_FAILURES = Counter(
+    "flowkeeper_operator_event_failures",
+    "Events the operator could not post (the reconcile goes on; each failure is logged).",
+)
 WATCH_RESTARTS = Counter(
     "flowkeeper_operator_watch_restarts",
     "Child watches listed again, by kind and cause: gone (410, the resourceVersion expired)"
