@@ -8,6 +8,7 @@ that outlast the call-level retries are raised, for the caller to schedule a ret
 """
 
 import datetime
+import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -28,6 +29,8 @@ from flowkeeper.operator.errors import SpecError
 from flowkeeper.operator.runtime import Owner, Runtime, key, uid
 
 Child = tuple[str, str]  # kind, name
+
+logger = logging.getLogger(__name__)
 
 
 async def reconcile(runtime: Runtime, owner: Owner, *, trigger: str) -> None:
@@ -86,8 +89,8 @@ async def _reconcile(runtime: Runtime, owner: Owner, *, trigger: str) -> str:
             )
             changed |= wrote
         if trigger == "spec":
-            changed |= await cleanup.remove_legacy(runtime, owner)
             changed |= await cleanup.remove_metrics_service(runtime, owner, parsed)
+        changed |= await _replace_deployment(runtime, owner, parsed, lives)
     except NameConflictError as error:
         await _refuse(runtime, owner, "NameConflict", str(error), previous)
         return "conflict"
@@ -111,6 +114,26 @@ async def _reconcile(runtime: Runtime, owner: Owner, *, trigger: str) -> str:
     )
     changed |= await write_status(runtime, owner, new, previous)
     return "changed" if changed else "unchanged"
+
+
+async def _replace_deployment(
+    runtime: Runtime, owner: Owner, parsed: spec.FlowCollectorSpec, lives: Mapping[Child, Any]
+) -> bool:
+    """spec.migration.replaceDeployment, once the DaemonSet exists (every full reconcile, so a
+    refused deletion is tried again)."""
+
+    async def post(type_: str, reason: str, message: str) -> None:
+        kind: events.Type = "Warning" if type_ == "Warning" else "Normal"
+        await events.post(runtime, owner, reason=reason, message=message, type_=kind)
+
+    return await runtime.replacer.run(
+        runtime.api,
+        owner=owner,
+        parsed=parsed,
+        daemonset_exists=lives.get(("DaemonSet", key(owner)[1])) is not None,
+        post=post,
+        logger=logger,
+    )
 
 
 async def _refuse(

@@ -93,29 +93,6 @@ def read(
         raise
 
 
-def list_labelled(
-    api: kubernetes.client.ApiClient, *, kind: str, namespace: str, labels: Mapping[str, str]
-) -> list[Object]:
-    """Objects carrying all ``labels`` (filtered here too: test servers ignore selectors)."""
-    selector = ",".join(f"{key}={value}" for key, value in labels.items())
-    found = _call(
-        api,
-        "GET",
-        _path(kind, namespace),
-        query=[("labelSelector", selector)],
-        action=f"list {kind}",
-    )
-    items: list[Object] = found.get("items") or []
-    return [
-        item
-        for item in items
-        if all(
-            (item.get("metadata", {}).get("labels") or {}).get(key) == value
-            for key, value in labels.items()
-        )
-    ]
-
-
 def create(api: kubernetes.client.ApiClient, *, body: Mapping[str, Any]) -> Object:
     kind, metadata = str(body["kind"]), body["metadata"]
     created = _call(

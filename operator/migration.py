@@ -9,13 +9,12 @@ as an Event on the FlowCollector once (per uid and name), and counted in
 ``step`` decides (pure); ``DeploymentReplacer`` reads, deletes and reports.
 """
 
-import asyncio
 import enum
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import kubernetes.client
-from flowkeeper.operator import kube, metrics, spec
+from flowkeeper.operator import kube, metrics, retry, spec
 
 # (type "Normal" | "Warning", reason, message): posts an Event on the FlowCollector.
 Post = Callable[[str, str, str], Awaitable[None]]
@@ -63,7 +62,8 @@ class DeploymentReplacer:
     ) -> bool:
         """Delete the named Deployment when it is time; True when it was deleted now.
 
-        Never raises for an API error: it is reported, and the next reconcile tries again.
+        Never raises for an API error (transient ones are retried first, as every call is): it
+        is reported, and the next reconcile tries again.
         """
         name = named(parsed)
         if not name or not daemonset_exists:
@@ -73,8 +73,8 @@ class DeploymentReplacer:
         field = "spec.migration.replaceDeployment"
         report = _Reporter(self._reported.setdefault(uid, set()), name, post, logger)
         try:
-            live = await asyncio.to_thread(
-                kube.read, api, kind="Deployment", namespace=namespace, name=name
+            live = await retry.call(
+                kube.read, api=api, kind="Deployment", namespace=namespace, name=name
             )
             todo = step(name=name, daemonset_exists=daemonset_exists, deployment=live)
             if todo is Step.MISSING and not report.done("deleted"):
@@ -87,8 +87,8 @@ class DeploymentReplacer:
                 )
             if todo is not Step.DELETE:
                 return False
-            deleted = await asyncio.to_thread(
-                kube.delete, api, kind="Deployment", namespace=namespace, name=name
+            deleted = await retry.call(
+                kube.delete, api=api, kind="Deployment", namespace=namespace, name=name
             )
         except kube.KubeError as error:
             await report(

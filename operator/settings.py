@@ -17,6 +17,11 @@ def resync_seconds(memo: kopf.Memo) -> float:
     return float(value)
 
 
+def namespaces(memo: kopf.Memo) -> tuple[str, ...]:
+    """The namespaces served, as given to the CLI (kopf's patterns); empty: all of them."""
+    return tuple(memo.get("namespaces") or ())
+
+
 @kopf.on.startup()
 def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
     # One replica (the chart's Deployment uses the Recreate strategy); peering would need the
