@@ -40,14 +40,13 @@ class Operator:
     stops; the emulator and the test keep running in the test's loop.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *flags: str) -> None:
         self.thread: threading.Thread | None = None
         self.stop_flag = threading.Event()
+        self.flags = flags or ("-A", "--resync-seconds", "1")
 
     async def start(self) -> None:
-        options = cli.parse_args(
-            ["-A", "--liveness-port", "0", "--metrics-port", "0", "--resync-seconds", "1"], {}
-        )
+        options = cli.parse_args(["--liveness-port", "0", "--metrics-port", "0", *self.flags], {})
         ready = threading.Event()
         self.stop_flag = threading.Event()
         main = cli.serve(options, stop_flag=self.stop_flag, ready_flag=ready)
