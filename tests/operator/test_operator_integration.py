@@ -443,7 +443,8 @@ async def test_restart_makes_no_duplicates_and_no_writes(api, k8s, operator):
     async def resumed() -> None:
         # The resume handler reads all four children (the DaemonSet second).
         calls = k8s.calls(since=mark, agents=["flowkeeper-operator"])
-        assert calls["get daemonsets"] >= 1 and calls["get services"] >= 2, calls
+        assert calls["get daemonsets"] >= 1, calls
+        assert calls["get services"] >= 2, calls
 
     await eventually(resumed)
     await quiet(k8s)
