@@ -24,9 +24,9 @@ OPERATOR_RULES = {
     ("flows.flowkeeper.dev", "flowcollectors/finalizers", "update"),
     *(("apiextensions.k8s.io", "customresourcedefinitions", v) for v in ("get", "list", "watch")),
     *(("", "namespaces", v) for v in ("get", "list", "watch")),
-    *(("", "configmaps", v) for v in ("get", "list", "watch", "create", "patch")),
+    *(("", "configmaps", v) for v in ("get", "list", "watch", "create", "patch", "delete")),
     *(("", "services", v) for v in ("get", "list", "watch", "create", "patch", "delete")),
-    *(("apps", "daemonsets", v) for v in ("get", "list", "watch", "create", "patch")),
+    *(("apps", "daemonsets", v) for v in ("get", "list", "watch", "create", "patch", "delete")),
     *(("apps", "deployments", v) for v in ("get", "delete")),
     *((g, "events", v) for g in ("", "events.k8s.io") for v in ("create", "patch")),
 }
