@@ -3,19 +3,17 @@
 streamed into the operator). The resync is set far away: only the watches can restore here.
 """
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from e2e.cluster import Api, connect, eventually
+from e2e.cluster import eventually
 from e2e.emulator import Emulator
-from tests.operator.test_operator_integration import CM, FC, Operator, sample, settled
+from tests.operator.harness import CM, FC, Operator, sample, settled
 
 SELECTOR = "app.kubernetes.io/managed-by=flowkeeper"
 CHILD_COLLECTIONS = ("configmaps", "services", "daemonsets")
-NO_RESYNC = ("--resync-seconds", "3600")
 
 
 @pytest.fixture
@@ -31,13 +29,6 @@ def requests(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str, str, dict[
 
     monkeypatch.setattr(Emulator, "_handle", spy)
     return seen
-
-
-@pytest.fixture
-async def api(k8s: Emulator) -> AsyncIterator[Api]:
-    assert k8s.kubeconfig is not None
-    async with connect(k8s.kubeconfig) as client:
-        yield client
 
 
 def collection_reads(requests: list[tuple[str, str, str, dict[str, str]]]) -> list[Any]:
@@ -67,7 +58,7 @@ async def test_children_are_watched_by_label_and_a_deleted_one_is_restored(
     for index in range(20):  # not ours: must never be asked for
         body = {"metadata": {"name": f"theirs-{index}", "namespace": "netflow"}, "data": {}}
         await api.create(CM.format(ns="netflow"), body)
-    operator = Operator(*flags, *NO_RESYNC)
+    operator = Operator(3600.0, scope=flags)
     await operator.start()
     try:
         await api.create(FC.format(ns="netflow"), sample())

@@ -2,15 +2,13 @@
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 from flowkeeper.operator import kube, migration
 from flowkeeper.operator.spec import parse_spec
 
-from e2e.cluster import Api, connect
-from e2e.emulator import Emulator
+from e2e.cluster import Api
 
 DEPLOY = "/apis/apps/v1/namespaces/netflow/deployments"
 LOGGER = logging.getLogger("test-migration")
@@ -63,13 +61,6 @@ class Posted:
 
     async def __call__(self, kind: str, reason: str, message: str) -> None:
         self.events.append((kind, reason, message))
-
-
-@pytest.fixture
-async def api(k8s: Emulator) -> AsyncIterator[Api]:
-    assert k8s.kubeconfig is not None
-    async with connect(k8s.kubeconfig) as client:
-        yield client
 
 
 @pytest.fixture

@@ -6,21 +6,15 @@ children's ownerReferences set ``blockOwnerDeletion``; the second case shows the
 enforce it, so the first one can fail.
 """
 
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
-import pytest
-
-from e2e.cluster import Api, connect, eventually
-from e2e.emulator import Emulator
+from e2e.cluster import eventually
 from tests.chart.helpers import by_component, render
-from tests.operator.test_operator_integration import (
+from tests.operator.harness import (
     CM,
     DS,
     FC,
     SVC,
-    Operator,
     condition,
     fc_status,
     sample,
@@ -37,23 +31,6 @@ def operator_rules(*, finalizers: bool) -> list[dict[str, Any]]:
     if not finalizers:
         rules = [rule for rule in rules if FINALIZERS not in rule["resources"]]
     return rules
-
-
-@pytest.fixture
-async def api(k8s: Emulator) -> AsyncIterator[Api]:
-    assert k8s.kubeconfig is not None
-    async with connect(k8s.kubeconfig) as client:
-        yield client
-
-
-@pytest.fixture
-async def operator(kubeconfig: Path) -> AsyncIterator[Operator]:
-    running = Operator()
-    await running.start()
-    try:
-        yield running
-    finally:
-        await running.stop()
 
 
 async def test_the_charts_cluster_role_can_create_the_children(api, k8s, operator):

@@ -3,7 +3,6 @@
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +10,7 @@ import pytest
 from aiohttp import web
 from flowkeeper.operator import dispatch, kube, watches
 
-from e2e.cluster import Api, connect, eventually
+from e2e.cluster import eventually
 from e2e.emulator import Emulator
 from e2e.local import write_kubeconfig
 
@@ -35,13 +34,6 @@ class Recorder:
     async def __call__(self, kind: str, event_type: str, body: kube.Object) -> None:
         metadata = body["metadata"]
         self.events.append((kind, event_type, metadata["namespace"], metadata["name"]))
-
-
-@pytest.fixture
-async def api(k8s: Emulator) -> AsyncIterator[Api]:
-    assert k8s.kubeconfig is not None
-    async with connect(k8s.kubeconfig) as client:
-        yield client
 
 
 @pytest.fixture
