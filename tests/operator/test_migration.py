@@ -75,43 +75,42 @@ async def names(api: Api) -> set[str]:
     return {item["metadata"]["name"] for item in await api.items(DEPLOY)}
 
 
+class Replacer:
+    """A DeploymentReplacer for the FlowCollector OWNER, with the Events it posted."""
+
+    def __init__(self, client: Any) -> None:
+        self.client, self.posted, self.replacer = client, Posted(), migration.DeploymentReplacer()
+
+    async def run(self, name: str | None, *, daemonset_exists: bool = True) -> bool:
+        return await self.replacer.run(
+            self.client,
+            owner=OWNER,
+            parsed=spec_naming(name),
+            daemonset_exists=daemonset_exists,
+            post=self.posted,
+            logger=LOGGER,
+        )
+
+
 async def test_an_unnamed_matching_deployment_stays(api, client):
     await api.create(DEPLOY, deployment("edge"))
     await api.create(DEPLOY, deployment("edge-collector"))
-    posted, replacer = Posted(), migration.DeploymentReplacer()
-    for parsed in (spec_naming(None), spec_naming("edge-collector")):
-        await replacer.run(
-            client,
-            owner=OWNER,
-            parsed=parsed,
-            daemonset_exists=True,
-            post=posted,
-            logger=LOGGER,
-        )
+    replacer = Replacer(client)
+    assert not await replacer.run(None)
+    assert await replacer.run("edge-collector")
     assert await names(api) == {"edge"}  # labelled for this instance, but never named
-    assert [reason for _, reason, _ in posted.events] == ["DeploymentReplaced"]
+    assert [reason for _, reason, _ in replacer.posted.events] == ["DeploymentReplaced"]
 
 
 async def test_the_named_deployment_goes_once_the_daemonset_exists(api, client):
     await api.create(DEPLOY, deployment("edge-collector"))
-    posted, replacer = Posted(), migration.DeploymentReplacer()
-
-    async def run(daemonset_exists: bool) -> bool:
-        return await replacer.run(
-            client,
-            owner=OWNER,
-            parsed=spec_naming("edge-collector"),
-            daemonset_exists=daemonset_exists,
-            post=posted,
-            logger=LOGGER,
-        )
-
-    assert not await run(False)
+    replacer = Replacer(client)
+    assert not await replacer.run("edge-collector", daemonset_exists=False)
     assert await names(api) == {"edge-collector"}
-    assert posted.events == []
-    assert await run(True)
+    assert replacer.posted.events == []
+    assert await replacer.run("edge-collector")
     assert await names(api) == set()
-    assert posted.events == [
+    assert replacer.posted.events == [
         (
             "Normal",
             "DeploymentReplaced",
@@ -119,22 +118,15 @@ async def test_the_named_deployment_goes_once_the_daemonset_exists(api, client):
             "replaced by DaemonSet edge",
         )
     ]
-    assert not await run(True)  # gone, as asked: no "not found" warning for our own deletion
-    assert len(posted.events) == 1
+    assert not await replacer.run("edge-collector")  # gone as asked: no "not found" warning
+    assert len(replacer.posted.events) == 1
 
 
-async def test_a_missing_deployment_is_reported_once(api, client):
-    posted, replacer = Posted(), migration.DeploymentReplacer()
+async def test_a_missing_deployment_is_reported_once(client):
+    replacer = Replacer(client)
     for _ in range(3):
-        await replacer.run(
-            client,
-            owner=OWNER,
-            parsed=spec_naming("typo"),
-            daemonset_exists=True,
-            post=posted,
-            logger=LOGGER,
-        )
-    assert posted.events == [
+        await replacer.run("typo")
+    assert replacer.posted.events == [
         (
             "Warning",
             "ReplaceDeploymentNotFound",
@@ -142,13 +134,18 @@ async def test_a_missing_deployment_is_reported_once(api, client):
             " nothing deleted (remove the field once the upgrade is done)",
         )
     ]
-    replacer.forget(set())  # the FlowCollector is gone: a new one with this name reports again
-    await replacer.run(
-        client,
-        owner=OWNER,
-        parsed=spec_naming("typo"),
-        daemonset_exists=True,
-        post=posted,
-        logger=LOGGER,
-    )
-    assert len(posted.events) == 2
+    replacer.replacer.forget(set())  # that FlowCollector is gone: a new one reports again
+    await replacer.run("typo")
+    assert len(replacer.posted.events) == 2
+
+
+async def test_a_refused_deletion_is_reported_and_tried_again(api, k8s, client):
+    await api.create(DEPLOY, deployment("edge-collector"))
+    k8s.inject_fault(verb="delete", resource="deployments", status=403, times=1)
+    replacer = Replacer(client)
+    assert not await replacer.run("edge-collector")
+    assert await names(api) == {"edge-collector"}
+    assert [e[:2] for e in replacer.posted.events] == [("Warning", "ReplaceDeploymentFailed")]
+    assert "HTTP 403" in replacer.posted.events[0][2]
+    assert await replacer.run("edge-collector")  # the next reconcile
+    assert await names(api) == set()
