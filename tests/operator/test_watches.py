@@ -6,9 +6,10 @@ import logging
 from pathlib import Path
 from typing import Any
 
+import kopf
 import pytest
 from aiohttp import web
-from flowkeeper.operator import dispatch, kube, watches
+from flowkeeper.operator import dispatch, kube, settings, watches
 
 from e2e.cluster import eventually
 from e2e.emulator import Emulator
@@ -299,3 +300,19 @@ def test_served_namespaces_follow_kopf_patterns(namespace, patterns, served):
 )
 def test_collection_path(kind, namespace, path):
     assert watches.collection_path(kind, namespace) == path
+
+
+@pytest.mark.parametrize(
+    ("memo", "environ", "expected"),
+    [
+        ({}, {}, ()),
+        ({"namespaces": ("a", "b")}, {"FLOWKEEPER_OPERATOR_NAMESPACE": "c"}, ("a", "b")),
+        ({}, {"FLOWKEEPER_OPERATOR_NAMESPACE": " c, d ,"}, ("c", "d")),
+    ],
+    ids=["all", "cli-wins", "environment"],
+)
+def test_child_watch_namespaces(memo, environ, expected, monkeypatch):
+    monkeypatch.delenv("FLOWKEEPER_OPERATOR_NAMESPACE", raising=False)
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    assert settings.namespaces(kopf.Memo(**memo)) == expected
