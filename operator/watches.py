@@ -23,6 +23,7 @@ SELECTOR = "app.kubernetes.io/managed-by=flowkeeper"
 KINDS = ("ConfigMap", "Service", "DaemonSet")
 SERVER_TIMEOUT_SECONDS = 300  # the server ends each watch after this; we re-open it
 MAX_BACKOFF_SECONDS = 30.0
+MIN_STREAM_SECONDS = 1.0  # a server closing every watch at once must not make a busy loop
 
 
 class ChildWatches:
@@ -78,12 +79,15 @@ class ChildWatches:
                     listed = await self._client.list(path, selector)
                     version = self._relisted(kind, listed, known)
                 params = {**selector, "allowWatchBookmarks": "true", "resourceVersion": version}
+                opened = asyncio.get_running_loop().time()
                 events = self._client.watch(path, params, seconds=self._server_timeout)
                 async for event_type, body in events:
                     version = body.get("metadata", {}).get("resourceVersion") or version
                     if event_type != "BOOKMARK" and self._ours(body):
                         self._seen(kind, event_type, body, known)
-                failures = 0  # the server ended the stream normally: re-open it at once
+                failures = 0  # the server ended the stream normally: re-open it at once,
+                if asyncio.get_running_loop().time() - opened < MIN_STREAM_SECONDS:
+                    await asyncio.sleep(MIN_STREAM_SECONDS)  # unless it ends as soon as opened
             except asyncio.CancelledError:
                 raise
             except watchapi.GoneError:
