@@ -5,6 +5,7 @@ controllers a cluster runs on its own (garbage collector, cloud load-balancer fi
 import asyncio
 import contextlib
 import copy
+import functools
 import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -70,7 +71,7 @@ class Api:
         self._admit(resource, None, new, agent)
         metadata = new["metadata"]
         metadata.update(uid=str(uuid.uuid4()), creationTimestamp=objects.now())
-        if "spec" in new:
+        if resource.has_generation:
             metadata["generation"] = 1
         metadata["resourceVersion"] = self.store.bump()
         self.store.put(key, new, None)
@@ -124,6 +125,11 @@ class Api:
                 raise conflict(resource.qualified, name)
         if options.get("propagationPolicy") == "Orphan":
             self._orphan(old["metadata"]["uid"])
+        if resource.kind == "Namespace":
+            # The namespace controller's part, at once: everything in it goes too.
+            for inner in [k for k in self.store.objects if k[0].namespaced and k[1] == name]:
+                with contextlib.suppress(ApiError):
+                    self.delete(inner, agent="namespace-controller")
         if not old["metadata"].get("finalizers"):
             gone = copy.deepcopy(old)
             gone["metadata"]["resourceVersion"] = self.store.bump()
@@ -186,13 +192,13 @@ class Api:
             if not live:
                 self.delete(key, agent=GC_AGENT)
             elif len(live) < len(refs):
-                self.write(key, lambda o, live=live: _with_owners(o, live), agent=GC_AGENT)
+                self.write(key, functools.partial(_with_owners, refs=live), agent=GC_AGENT)
 
     def _orphan(self, uid: str) -> None:
         for key, obj in list(self.store.objects.items()):
             if _owned_by(obj, {uid}):
                 kept = [r for r in obj["metadata"]["ownerReferences"] if r.get("uid") != uid]
-                self.write(key, lambda o, kept=kept: _with_owners(o, kept), agent=GC_AGENT)
+                self.write(key, functools.partial(_with_owners, refs=kept), agent=GC_AGENT)
 
     def _cloud_controller(self, key: Key, old: dict[str, Any] | None, new: dict[str, Any]) -> None:
         """A LoadBalancer Service gets the cleanup finalizer; it goes a while after deletion

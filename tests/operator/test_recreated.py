@@ -11,15 +11,14 @@ from tests.operator.harness import (
     expect_events,
     fc_status,
     quiet,
+    running,
     sample,
     settled,
 )
 
 
 async def test_recreated_flowcollector_gets_a_status_and_its_children(api, k8s, operator):
-    old = await create_fc(api, sample())
-    await settled(api, "netflow", "core")
-    await quiet(k8s)
+    old = await running(api, k8s)
     await api.delete(f"{FC.format(ns='netflow')}/core")
     new = await create_fc(api, sample())  # before any garbage collection
     assert new["metadata"]["uid"] != old["metadata"]["uid"]
