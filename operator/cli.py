@@ -113,7 +113,7 @@ async def serve(
         namespaces=options.namespaces,
         standalone=True,
         liveness_endpoint=liveness,
-        memo=kopf.Memo(resync_seconds=options.resync_seconds),
+        memo=kopf.Memo(resync_seconds=options.resync_seconds, namespaces=options.namespaces),
         stop_flag=stop_flag,
         ready_flag=ready_flag,
     )

@@ -35,22 +35,31 @@ KINDS: Mapping[str, Kind] = {
     "DaemonSet": Kind("/apis/apps/v1", "daemonsets"),
     "Deployment": Kind("/apis/apps/v1", "deployments"),
     "FlowCollector": Kind("/apis/flows.flowkeeper.dev/v1alpha1", "flowcollectors"),
+    "Event": Kind("/api/v1", "events"),
 }
 
 
 class KubeError(Exception):
     """An API call that failed; ``transient`` says whether retrying later can help."""
 
-    def __init__(self, action: str, status: int, message: str) -> None:
+    def __init__(
+        self, action: str, status: int, message: str, *, retry_after: float | None = None
+    ) -> None:
         super().__init__(
             f"{action}: HTTP {status}: {message}" if status else f"{action}: {message}"
         )
         self.status = status
+        self.message = message  # the API's own words, as shown in a Ready=False condition
         self.transient = status in {0, 429} or status >= 500
+        self.retry_after = retry_after  # seconds, from a Retry-After header
 
 
 class AlreadyExistsError(KubeError):
     """Create found the object there: someone (often our own other handler) made it first."""
+
+
+class ConflictError(KubeError):
+    """A write carried a resourceVersion the object no longer has: re-read and retry."""
 
 
 def load_configuration() -> kubernetes.client.Configuration:
@@ -84,29 +93,6 @@ def read(
         raise
 
 
-def list_labelled(
-    api: kubernetes.client.ApiClient, *, kind: str, namespace: str, labels: Mapping[str, str]
-) -> list[Object]:
-    """Objects carrying all ``labels`` (filtered here too: test servers ignore selectors)."""
-    selector = ",".join(f"{key}={value}" for key, value in labels.items())
-    found = _call(
-        api,
-        "GET",
-        _path(kind, namespace),
-        query=[("labelSelector", selector)],
-        action=f"list {kind}",
-    )
-    items: list[Object] = found.get("items") or []
-    return [
-        item
-        for item in items
-        if all(
-            (item.get("metadata", {}).get("labels") or {}).get(key) == value
-            for key, value in labels.items()
-        )
-    ]
-
-
 def create(api: kubernetes.client.ApiClient, *, body: Mapping[str, Any]) -> Object:
     kind, metadata = str(body["kind"]), body["metadata"]
     created = _call(
@@ -114,7 +100,7 @@ def create(api: kubernetes.client.ApiClient, *, body: Mapping[str, Any]) -> Obje
         "POST",
         _path(kind, metadata["namespace"]),
         body=body,
-        action=f"create {kind} {metadata['name']}",
+        action=f"create {kind} {metadata.get('name') or metadata.get('generateName', '')}",
     )
     metrics.API_WRITES.labels(kind=kind, verb="create").inc()
     return created
@@ -184,14 +170,19 @@ def _call(
         response = api.call_api(*request, _request_timeout=REQUEST_TIMEOUT_SECONDS)
         data = response.read()  # type: ignore[no-untyped-call]
     except ApiException as error:
-        raise KubeError(action, int(error.status or 0), str(error.reason)) from error
+        retry = _seconds((error.headers or {}).get("Retry-After"))
+        raise KubeError(
+            action, int(error.status or 0), str(error.reason), retry_after=retry
+        ) from error
     except (urllib3.exceptions.HTTPError, OSError) as error:
         raise KubeError(action, 0, str(error)) from error
     if not 200 <= response.status <= 299:
         message = _message(data)
-        if response.status == 409 and method == "POST":
-            raise AlreadyExistsError(action, response.status, message)
-        raise KubeError(action, response.status, message)
+        if response.status == 409:
+            conflict = AlreadyExistsError if method == "POST" else ConflictError
+            raise conflict(action, response.status, message)
+        retry = _seconds(response.getheader("Retry-After"))  # type: ignore[no-untyped-call]
+        raise KubeError(action, response.status, message, retry_after=retry)
     decoded: Object = json.loads(data) if data else {}
     return decoded
 
@@ -203,3 +194,11 @@ def _message(data: bytes | None) -> str:
         return str(json.loads(text).get("message") or text)
     except (ValueError, AttributeError):
         return text[:200]
+
+
+def _seconds(value: object) -> float | None:
+    """A Retry-After header in seconds (the HTTP-date form is not used by kube-apiserver)."""
+    try:
+        return max(0.0, float(str(value))) if value is not None else None
+    except ValueError:
+        return None

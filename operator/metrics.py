@@ -33,3 +33,25 @@ FLOWCOLLECTORS = Gauge(
     "flowkeeper_operator_flowcollectors",
     "FlowCollectors the operator watches.",
 )
+API_RETRIES = Counter(
+    "flowkeeper_operator_api_retries",
+    "API calls retried after a transient error (connection, 429, 5xx), by HTTP code (0: no"
+    " answer).",
+    ["code"],
+)
+EVENT_FAILURES = Counter(
+    "flowkeeper_operator_event_failures",
+    "Events the operator could not post (the reconcile goes on; each failure is logged).",
+)
+WATCH_RESTARTS = Counter(
+    "flowkeeper_operator_watch_restarts",
+    "Child watches listed again, by kind and cause: gone (410, the resourceVersion expired)"
+    " or error (the API failed; re-listed after a backoff).",
+    ["kind", "cause"],
+)
+DEPLOYMENTS_REPLACED = Counter(
+    "flowkeeper_operator_deployments_replaced",
+    "Deployments named in spec.migration.replaceDeployment, by outcome: deleted, missing (no"
+    " such Deployment) or failed (the API refused the deletion).",
+    ["result"],
+)

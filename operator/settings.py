@@ -8,6 +8,7 @@ import kopf
 
 PREFIX = "flows.flowkeeper.dev"
 RESYNC_ENV = "FLOWKEEPER_OPERATOR_RESYNC_SECONDS"
+NAMESPACE_ENV = "FLOWKEEPER_OPERATOR_NAMESPACE"
 DEFAULT_RESYNC_SECONDS = 300.0
 
 
@@ -15,6 +16,13 @@ def resync_seconds(memo: kopf.Memo) -> float:
     """From the CLI (memo), else the environment, else five minutes."""
     value = memo.get("resync_seconds") or os.environ.get(RESYNC_ENV) or DEFAULT_RESYNC_SECONDS
     return float(value)
+
+
+def namespaces(memo: kopf.Memo) -> tuple[str, ...]:
+    """The namespaces served (kopf's patterns) for the child watches: from the CLI (memo), else
+    the environment (as under ``kopf run``, whose own list handlers cannot see); empty: all."""
+    given = memo.get("namespaces") or os.environ.get(NAMESPACE_ENV, "").split(",")
+    return tuple(name.strip() for name in given if name.strip())
 
 
 @kopf.on.startup()
