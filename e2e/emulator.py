@@ -16,6 +16,7 @@ Use it with pytest (fixtures ``k8s`` and ``kubeconfig``) or without (``serve()``
 
 import collections
 import contextlib
+import copy
 import datetime
 import re
 import tempfile
@@ -57,6 +58,7 @@ RESOURCES: Mapping[str, tuple[str, bool, tuple[str, ...]]] = {
         ("status",),
     ),
     "flows.flowkeeper.dev/v1alpha1/flowcollectors": ("FlowCollector", True, ("status",)),
+    "coordination.k8s.io/v1/leases": ("Lease", True, ()),
 }
 VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
 SHORT_NAMES = {"flowcollectors": ["fc"], "configmaps": ["cm"], "services": ["svc"]}
@@ -110,6 +112,7 @@ class Emulator(kmock.KubernetesEmulator):
                 shortnames=SHORT_NAMES.get(plural, []),
                 subresources=subresources,
             )
+        self.fallback[kmock.method.PUT] << self._serve_put
 
     def calls(
         self, *, since: int = 0, agents: Iterable[str] | None = None, writes: bool = False
@@ -136,6 +139,8 @@ class Emulator(kmock.KubernetesEmulator):
 
     def _record(self, request: kmock.Request) -> None:
         verb = _VERB_OF_ACTION.get(request.action) if request.action else None
+        if request.method == kmock.method.PUT:
+            verb = "update"
         if request.resource is None or not request.resource.plural or verb is None:
             return
         sub = f"/{request.subresource}" if request.subresource else ""
@@ -202,6 +207,28 @@ class Emulator(kmock.KubernetesEmulator):
         # Request is frozen; its data is what kmock stores, so swap the parsed body in place.
         object.__setattr__(request, "data", data)
 
+    async def _serve_put(self, request: kmock.Request) -> Any:
+        """PUT with optimistic concurrency: a stale ``resourceVersion`` gets 409 Conflict.
+        (Minimal: the stored object is merged with the body, enough for Leases.)"""
+        assert request.resource is not None
+        key = (request.resource, request.namespace, request.name)
+        if key not in self.objects or self.objects[key].deleted:
+            return _status(404, "NotFound", f"{request.name} not found")
+        current = self.objects[key].raw
+        sent = (request.data.get("metadata") or {}).get("resourceVersion")
+        if sent and sent != current["metadata"].get("resourceVersion"):
+            return _status(409, "Conflict", "the object has been modified; please apply again")
+        body = copy.deepcopy(request.data)
+        body["metadata"] = {
+            **current["metadata"],
+            **body.get("metadata", {}),
+            "resourceVersion": self._bump(),
+        }
+        self.objects[key].patch(body)
+        raw = self.objects[key].raw
+        await self._buses[request.resource].put({"type": "MODIFIED", "object": raw})
+        return rendering.Response(status=200, payload=raw)
+
     async def _serve_create(self, request: kmock.Request) -> Any:
         created = await super()._serve_create(request)
         return rendering.Response(status=201, payload=created)
@@ -215,6 +242,13 @@ class Emulator(kmock.KubernetesEmulator):
         served = await super()._serve_version(request)
         served["groupVersion"] = served["groupVersion"].lstrip("/")
         return served
+
+
+def _status(code: int, reason: str, message: str) -> rendering.Response:
+    payload = {"kind": "Status", "apiVersion": "v1", "status": "Failure", "code": code}
+    return rendering.Response(
+        status=code, payload={**payload, "reason": reason, "message": message}
+    )
 
 
 def _only_status(request: kmock.Request) -> Any:
