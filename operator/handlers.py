@@ -25,6 +25,7 @@ import kopf
 import kubernetes.client
 from flowkeeper.operator import kube, manifests, metrics, reconcile, settings, spec, status
 from flowkeeper.operator.errors import SpecError
+from flowkeeper.operator.identity import ConnectionInfo
 
 GROUP, VERSION, PLURAL = "flows.flowkeeper.dev", "v1alpha1", "flowcollectors"
 MANAGED = {"app.kubernetes.io/managed-by": "flowkeeper"}
@@ -60,7 +61,7 @@ def login(**_: Any) -> kopf.ConnectionInfo:
         "BearerToken"
     ) or configuration.get_api_key_with_prefix("authorization")
     scheme, _space, token = (header or "").rpartition(" ")
-    return kopf.ConnectionInfo(
+    return ConnectionInfo(
         server=configuration.host,
         ca_path=configuration.ssl_ca_cert,
         insecure=not configuration.verify_ssl,
@@ -83,6 +84,9 @@ async def operator_startup(memo: kopf.Memo, logger: kopf.Logger, **kwargs: Any) 
     )
     runtime.resync = asyncio.create_task(_resync_forever(runtime, logger))
     memo["runtime"] = runtime
+    metrics.FLOWCOLLECTORS.source = lambda: [
+        _previous(runtime, owner) for key in list(runtime.owners) for owner in runtime.owners[key]
+    ]
 
 
 @kopf.on.cleanup()
@@ -90,6 +94,7 @@ async def operator_cleanup(memo: kopf.Memo, **_: Any) -> None:
     runtime: Runtime | None = memo.get("runtime")
     if runtime is None:
         return
+    metrics.FLOWCOLLECTORS.source = list
     if runtime.resync is not None:
         runtime.resync.cancel()
         await asyncio.gather(runtime.resync, return_exceptions=True)
@@ -141,6 +146,13 @@ async def daemonset_event(
 
 async def _reconcile(runtime: Runtime, owner: Owner, *, trigger: str, logger: kopf.Logger) -> None:
     """Bring all children of one FlowCollector in sync, then its status."""
+    with metrics.RECONCILE_DURATION.labels(trigger=trigger).time():
+        await _reconcile_timed(runtime, owner, trigger=trigger, logger=logger)
+
+
+async def _reconcile_timed(
+    runtime: Runtime, owner: Owner, *, trigger: str, logger: kopf.Logger
+) -> None:
     key = _key(owner)
     async with runtime.lock(key):
         previous = _previous(runtime, owner)
@@ -192,6 +204,13 @@ async def _child_changed(
     runtime: Runtime, kind: str, event: kopf.RawEvent, logger: kopf.Logger
 ) -> None:
     """Restore a child that was deleted or edited, and follow the rollout in the status."""
+    with metrics.RECONCILE_DURATION.labels(trigger="child").time():
+        await _child_changed_timed(runtime, kind, event, logger)
+
+
+async def _child_changed_timed(
+    runtime: Runtime, kind: str, event: kopf.RawEvent, logger: kopf.Logger
+) -> None:
     body = event["object"]
     metadata = body.get("metadata") or {}
     owner = _owner_of(runtime, metadata)
@@ -362,7 +381,6 @@ async def _resync_forever(runtime: Runtime, logger: kopf.Logger) -> None:
     index = runtime.owners
     while True:
         await asyncio.sleep(runtime.resync_seconds)
-        metrics.FLOWCOLLECTORS.set(len(index))
         for gone in set(runtime.statuses) - set(index):
             runtime.statuses.pop(gone, None)
             runtime.locks.pop(gone, None)
