@@ -180,7 +180,7 @@ async def serve(
     api = kube.connect(await asyncio.to_thread(kube.load_configuration))
     try:
         await elected.serve(
-            lambda stop: _operate(options, stop, ready_flag, liveness=0),
+            lambda: _operate(options, stop_flag, ready_flag, liveness=0),
             api=api,
             election=options.election,
             liveness_port=options.liveness_port,

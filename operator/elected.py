@@ -26,14 +26,17 @@ class LeadershipLostError(Exception):
 
 
 async def serve(
-    operate: Callable[[asyncio.Event], Awaitable[None]],
+    operate: Callable[[], Awaitable[None]],
     *,
     api: kubernetes.client.ApiClient,
     election: leader.Election,
     liveness_port: int,
     stop_flag: Flag | None = None,
 ) -> None:
-    """Wait for the Lease, then ``operate(stop)`` (kopf) until stopped or the Lease is lost."""
+    """Wait for the Lease, then ``operate()`` (kopf) until stopped or the Lease is lost.
+
+    ``operate`` must stop by itself on ``stop_flag`` and on signals, as kopf does.
+    """
     loop = asyncio.get_running_loop()
     elected, lost, stopping = asyncio.Event(), asyncio.Event(), asyncio.Event()
     elector = leader.Elector(
@@ -54,7 +57,7 @@ async def serve(
         try:
             await asyncio.wait([waiters[0], waiters[2]], return_when=asyncio.FIRST_COMPLETED)
             if not stopping.is_set():
-                await _lead(operate(stopping), lost=waiters[1])
+                await _lead(operate(), lost=waiters[1])
         finally:
             for waiter in waiters:
                 waiter.cancel()
