@@ -20,6 +20,7 @@ from flowkeeper.operator import kube, lease, metrics
 # client-go's JitterFactor: candidates spread their tries so they do not collide every time.
 JITTER = 1.2
 MIN_TIMEOUT_SECONDS = 0.1
+EPSILON_SECONDS = 0.01  # past the expiry, not at it
 
 _log = logging.getLogger(__name__)
 
@@ -73,7 +74,7 @@ class Elector:
         timings = self.election.timings
         _log.info(f"Waiting to lead as {self.identity} (Lease {self._where()})")
         while not self._try(timeout=timings.renew_deadline):
-            if self._stop.wait(timings.retry_period * random.uniform(1.0, JITTER)):  # noqa: S311
+            if self._stop.wait(self._pause()):
                 return
         _log.info(f"Became the leader (Lease {self._where()}, held by {self.identity})")
         metrics.LEADER.set(1)
@@ -91,6 +92,19 @@ class Elector:
                 metrics.LEADER.set(0)
                 self._stopped()
                 return
+
+    def _pause(self) -> float:
+        """The retry period with jitter, or less when the Lease expires sooner."""
+        pause = self.election.timings.retry_period * random.uniform(1.0, JITTER)  # noqa: S311
+        expiry = lease.expires_in(
+            {"spec": self._observed},
+            identity=self.identity,
+            observed_at=self._observed_at,
+            now=time.monotonic(),
+            lease_duration=self.election.timings.lease_duration,
+        )
+        # Expired already and still not ours (a failed try): the normal pace, not a busy loop.
+        return expiry + EPSILON_SECONDS if 0 < expiry + EPSILON_SECONDS < pause else pause
 
     def _try(self, *, timeout: float) -> bool:
         """One try to acquire or renew (client-go's tryAcquireOrRenew)."""

@@ -72,12 +72,34 @@ def may_take(
     ``observed_at`` is when (on our monotonic clock) we first saw the current record; the
     duration is the one written in the record by its holder, else ours.
     """
+    return (
+        expires_in(
+            lease,
+            identity=identity,
+            observed_at=observed_at,
+            now=now,
+            lease_duration=lease_duration,
+        )
+        <= 0
+    )
+
+
+def expires_in(
+    lease: Mapping[str, Any] | None,
+    *,
+    identity: str,
+    observed_at: float,
+    now: float,
+    lease_duration: float,
+) -> float:
+    """Seconds until ``identity`` may take the Lease (0 or less: now). A standby sleeps until
+    then rather than to its next periodic try, so a dead leader is replaced without delay."""
     current = holder(lease)
     if not current or current == identity:
-        return True
+        return 0.0
     written = record(lease).get("leaseDurationSeconds")
     duration = float(written) if written else lease_duration
-    return now >= observed_at + duration
+    return observed_at + duration - now
 
 
 def claim(

@@ -119,3 +119,14 @@ def test_bad_timings_name_the_flag(timings, message):
 def test_default_timings_are_client_gos():
     assert lease.DEFAULT_TIMINGS == (15.0, 10.0, 2.0)
     lease.check_timings(lease.DEFAULT_TIMINGS)
+
+
+@pytest.mark.parametrize(
+    ("current", "now", "expected"),
+    [(held("b"), 103.0, 12.0), (held("b", duration=30), 120.0, 10.0), (held(""), 120.0, 0.0)],
+)
+def test_expires_in(current, now, expected):
+    assert (
+        lease.expires_in(current, identity="a", observed_at=100.0, now=now, lease_duration=15)
+        == expected
+    )
