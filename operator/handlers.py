@@ -85,7 +85,9 @@ async def operator_startup(memo: kopf.Memo, logger: kopf.Logger, **kwargs: Any) 
     runtime.resync = asyncio.create_task(_resync_forever(runtime, logger))
     memo["runtime"] = runtime
     metrics.FLOWCOLLECTORS.source = lambda: [
-        _previous(runtime, owner) for key in list(runtime.owners) for owner in runtime.owners[key]
+        _previous(runtime, owner)
+        for key in list(runtime.owners)
+        for owner in runtime.owners.get(key, [])
     ]
 
 
