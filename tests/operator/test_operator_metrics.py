@@ -1,7 +1,7 @@
 """The operator's /metrics, scraped over HTTP from the real console script, move as they should.
 
-Faults come from the emulated API server (a reaction answering once with 500 or 409), so the
-status codes counted are ones the client really received.
+Faults are injected in the emulated API server (answered once with 500 or 409), so the status
+codes counted are ones the client really received.
 """
 
 import signal
@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import aiohttp
-import kmock
 import pytest
 import yaml
 
@@ -20,7 +19,6 @@ from tests.operator.replicas import FAST_ELECTION, LEASE, LEASE_NAMESPACE, Repli
 SAMPLE = Path(__file__).parent / "samples" / "good" / "minimal.yaml"
 FC = "/apis/flows.flowkeeper.dev/v1alpha1/namespaces/netflow/flowcollectors"
 DS = "/apis/apps/v1/namespaces/netflow/daemonsets"
-CM = "/api/v1/namespaces/netflow/configmaps"
 
 
 def requests(verb: str, kind: str, code: int) -> str:
@@ -33,20 +31,6 @@ def fc_count(ready: str) -> str:
 
 def durations(trigger: str) -> str:
     return f'flowkeeper_operator_reconcile_duration_seconds_count{{trigger="{trigger}"}}'
-
-
-def fail_once(k8s: Emulator, request: str, code: int) -> None:
-    """Answer the next ``request`` ("VERB /path") with ``code``, then serve it normally."""
-    left = [1]
-
-    def fail(_: kmock.Request) -> kmock.Response:
-        if not left[0]:
-            raise NotImplementedError  # kmock: not ours to answer, fall through
-        left[0] = 0
-        status = {"kind": "Status", "apiVersion": "v1", "status": "Failure", "code": code}
-        return kmock.Response(status=code, payload={**status, "message": "injected"})
-
-    k8s[request] << fail
 
 
 @pytest.fixture
@@ -90,7 +74,7 @@ async def test_operator_metrics_follow_what_happens(api, k8s, replica):
         # Elected, knows no FlowCollector yet; its Lease renewals are counted.
         await until(lambda m: m["flowkeeper_operator_leader"] == 1)
         await until(lambda m: m.get(requests("update", "Lease", 200), 0) >= 1)
-        fail_once(k8s, f"PUT {LEASE}", 409)
+        k8s.inject_fault(verb="update", resource="leases", status=409)
         samples = await until(lambda m: m.get(requests("update", "Lease", 409)) == 1)
         assert samples[requests("create", "Lease", 201)] == 1
         assert samples["flowkeeper_operator_leader"] == 1  # one refused renewal is not a loss
@@ -98,7 +82,7 @@ async def test_operator_metrics_follow_what_happens(api, k8s, replica):
 
         # A FlowCollector: its first child read fails with 500 (retried), then is missing (404)
         # and created (201); not rolled out, so not Ready.
-        fail_once(k8s, f"GET {CM}/edge-config", 500)
+        k8s.inject_fault(verb="get", resource="configmaps", name="edge-config", status=500)
         await api.create(FC, yaml.safe_load(SAMPLE.read_text()))
         samples = await until(lambda m: m.get(fc_count("false")) == 1)
         assert samples[requests("get", "ConfigMap", 500)] == 1
@@ -125,4 +109,4 @@ async def test_operator_metrics_follow_what_happens(api, k8s, replica):
     assert await replica.stop(signal.SIGTERM) == 0
     lease = await api.get(LEASE)
     assert lease is not None
-    assert lease["spec"]["holderIdentity"] == ""
+    assert not lease["spec"].get("holderIdentity")  # released ("" or, as omitempty, absent)
