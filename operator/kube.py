@@ -36,6 +36,7 @@ KINDS: Mapping[str, Kind] = {
     "DaemonSet": Kind("/apis/apps/v1", "daemonsets"),
     "Deployment": Kind("/apis/apps/v1", "deployments"),
     "FlowCollector": Kind("/apis/flows.flowkeeper.dev/v1alpha1", "flowcollectors"),
+    "Event": Kind("/api/v1", "events"),
     "Lease": Kind("/apis/coordination.k8s.io/v1", "leases"),
 }
 # The status-code label of a request that got no HTTP answer (refused, reset, timed out).
@@ -45,16 +46,24 @@ NO_ANSWER = "error"
 class KubeError(Exception):
     """An API call that failed; ``transient`` says whether retrying later can help."""
 
-    def __init__(self, action: str, status: int, message: str) -> None:
+    def __init__(
+        self, action: str, status: int, message: str, *, retry_after: float | None = None
+    ) -> None:
         super().__init__(
             f"{action}: HTTP {status}: {message}" if status else f"{action}: {message}"
         )
         self.status = status
+        self.message = message  # the API's own words, as shown in a Ready=False condition
         self.transient = status in {0, 429} or status >= 500
+        self.retry_after = retry_after  # seconds, from a Retry-After header
 
 
 class AlreadyExistsError(KubeError):
     """Create found the object there: someone (often our own other handler) made it first."""
+
+
+class ConflictError(KubeError):
+    """A write carried a resourceVersion the object no longer has: re-read and retry."""
 
 
 def load_configuration() -> kubernetes.client.Configuration:
@@ -140,7 +149,7 @@ def create(
         body=body,
         kind=kind,
         verb="create",
-        action=f"create {kind} {metadata['name']}",
+        action=f"create {kind} {metadata.get('name') or metadata.get('generateName', '')}",
         timeout=timeout,
     )
 
@@ -237,16 +246,21 @@ def _call(
         data = response.read()  # type: ignore[no-untyped-call]
     except ApiException as error:
         metrics.API_REQUESTS.labels(verb=verb, kind=kind, code=str(error.status or 0)).inc()
-        raise KubeError(action, int(error.status or 0), str(error.reason)) from error
+        retry = _seconds((error.headers or {}).get("Retry-After"))
+        raise KubeError(
+            action, int(error.status or 0), str(error.reason), retry_after=retry
+        ) from error
     except (urllib3.exceptions.HTTPError, OSError) as error:
         metrics.API_REQUESTS.labels(verb=verb, kind=kind, code=NO_ANSWER).inc()
         raise KubeError(action, 0, str(error)) from error
     metrics.API_REQUESTS.labels(verb=verb, kind=kind, code=str(response.status)).inc()
     if not 200 <= response.status <= 299:
         message = _message(data)
-        if response.status == 409 and method == "POST":
-            raise AlreadyExistsError(action, response.status, message)
-        raise KubeError(action, response.status, message)
+        if response.status == 409:
+            conflict = AlreadyExistsError if method == "POST" else ConflictError
+            raise conflict(action, response.status, message)
+        retry = _seconds(response.getheader("Retry-After"))  # type: ignore[no-untyped-call]
+        raise KubeError(action, response.status, message, retry_after=retry)
     decoded: Object = json.loads(data) if data else {}
     return decoded
 
@@ -258,3 +272,11 @@ def _message(data: bytes | None) -> str:
         return str(json.loads(text).get("message") or text)
     except (ValueError, AttributeError):
         return text[:200]
+
+
+def _seconds(value: object) -> float | None:
+    """A Retry-After header in seconds (the HTTP-date form is not used by kube-apiserver)."""
+    try:
+        return max(0.0, float(str(value))) if value is not None else None
+    except ValueError:
+        return None

@@ -24,7 +24,8 @@ API_REQUESTS = Counter(
     "flowkeeper_operator_api_requests",
     "Requests the operator's Kubernetes client made, by verb (get, list, create, patch,"
     " update, delete), kind (FlowCollector/status for the status subresource) and HTTP status"
-    ' code ("error" when no answer came). kopf\'s own watch requests are not included.',
+    ' code ("error" when no answer came). kopf\'s own watches and annotation patches are not'
+    " included.",
     ["verb", "kind", "code"],
 )
 RESTORES = Counter(
@@ -42,6 +43,16 @@ ERRORS = Counter(
     "Failed reconciles, by cause: transient (retried with backoff), rejected (needs a fix)"
     " or unexpected (a bug; logged with its traceback).",
     ["cause"],
+)
+API_RETRIES = Counter(
+    "flowkeeper_operator_api_retries",
+    "API calls retried after a transient error (connection, 429, 5xx), by HTTP code (0: no"
+    " answer).",
+    ["code"],
+)
+EVENT_FAILURES = Counter(
+    "flowkeeper_operator_event_failures",
+    "Events the operator could not post (the reconcile goes on; each failure is logged).",
 )
 LEADER = Gauge(
     "flowkeeper_operator_leader",

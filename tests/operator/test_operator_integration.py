@@ -5,153 +5,30 @@ status), the cloud load balancer (the Service status), and a careless human (del
 Waiting is always polling with a deadline; nothing is asserted after a fixed sleep.
 """
 
-import asyncio
 import copy
-import threading
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
-import pytest
-import yaml
-from flowkeeper.operator import cli
 from flowkeeper.operator.manifests import CONFIG_HASH_ANNOTATION
 from prometheus_client import REGISTRY
 
-from e2e.cluster import Api, connect, eventually, rolled_out_status
-from e2e.emulator import Emulator
-
-SAMPLES = Path(__file__).parent / "samples" / "good"
-FC = "/apis/flows.flowkeeper.dev/v1alpha1/namespaces/{ns}/flowcollectors"
-CM = "/api/v1/namespaces/{ns}/configmaps"
-SVC = "/api/v1/namespaces/{ns}/services"
-DS = "/apis/apps/v1/namespaces/{ns}/daemonsets"
-DEPLOY = "/apis/apps/v1/namespaces/{ns}/deployments"
-EVENTS = "/api/v1/namespaces/{ns}/events"
-OPERATOR_AGENTS = ("kopf", "flowkeeper-operator")
-RESYNC_SECONDS = 1.0
-TIMEOUT = 20.0
-
-
-class Operator:
-    """`flowkeeper-operator` minus the HTTP ports, in a thread with its own event loop.
-
-    Its own loop, because kopf cancels every task of its loop that it did not start when it
-    stops; the emulator and the test keep running in the test's loop.
-    """
-
-    def __init__(self) -> None:
-        self.thread: threading.Thread | None = None
-        self.stop_flag = threading.Event()
-
-    async def start(self) -> None:
-        options = cli.parse_args(
-            ["-A", "--liveness-port", "0", "--metrics-port", "0", "--resync-seconds", "1"], {}
-        )
-        ready = threading.Event()
-        self.stop_flag = threading.Event()
-        main = cli.serve(options, stop_flag=self.stop_flag, ready_flag=ready)
-        self.thread = threading.Thread(target=asyncio.run, args=(main,), name="operator")
-        self.thread.start()
-        assert await asyncio.to_thread(ready.wait, TIMEOUT)
-
-    async def stop(self) -> None:
-        if self.thread is not None:
-            self.stop_flag.set()
-            await asyncio.to_thread(self.thread.join, TIMEOUT)
-            assert not self.thread.is_alive()
-            self.thread = None
-
-
-@pytest.fixture
-async def api(k8s: Emulator) -> AsyncIterator[Api]:
-    assert k8s.kubeconfig is not None
-    async with connect(k8s.kubeconfig) as client:
-        yield client
-
-
-@pytest.fixture
-async def operator(kubeconfig: Path) -> AsyncIterator[Operator]:
-    running = Operator()
-    await running.start()
-    try:
-        yield running
-    finally:
-        await running.stop()
-
-
-def sample(name: str = "full.yaml") -> dict[str, Any]:
-    return dict(yaml.safe_load((SAMPLES / name).read_text()))
-
-
-async def create_fc(api: Api, body: dict[str, Any]) -> dict[str, Any]:
-    return await api.create(FC.format(ns=body["metadata"]["namespace"]), body)
-
-
-async def fc_status(api: Api, ns: str, name: str) -> dict[str, Any]:
-    fc = await api.get(f"{FC.format(ns=ns)}/{name}")
-    assert fc is not None
-    return dict(fc.get("status") or {})
-
-
-def condition(status: dict[str, Any], kind: str) -> dict[str, Any]:
-    found = [c for c in status.get("conditions", []) if c["type"] == kind]
-    assert found, status
-    return dict(found[0])
-
-
-async def children_of(api: Api, ns: str, name: str) -> dict[str, dict[str, Any] | None]:
-    return {
-        "configmap": await api.get(f"{CM.format(ns=ns)}/{name}-config"),
-        "daemonset": await api.get(f"{DS.format(ns=ns)}/{name}"),
-        "service": await api.get(f"{SVC.format(ns=ns)}/{name}"),
-        "metrics": await api.get(f"{SVC.format(ns=ns)}/{name}-metrics"),
-    }
-
-
-async def settled(api: Api, ns: str, name: str, generation: int = 1) -> dict[str, Any]:
-    """Wait until the operator has applied ``generation`` and written its status."""
-
-    async def check() -> dict[str, Any]:
-        status = await fc_status(api, ns, name)
-        assert status.get("observedGeneration") == generation, status
-        kids = await children_of(api, ns, name)
-        assert all(kids.values()), kids
-        return status
-
-    return dict(await eventually(check))
-
-
-async def roll_out(api: Api, ns: str, name: str, *, nodes: int, ready: int) -> None:
-    """Act as the DaemonSet controller: report the current template as rolled out."""
-    daemonset = await api.get(f"{DS.format(ns=ns)}/{name}")
-    assert daemonset is not None
-    status = rolled_out_status(daemonset, nodes, ready)
-    await api.patch(f"{DS.format(ns=ns)}/{name}/status", {"status": status})
-
-
-async def events(api: Api, ns: str, reason: str) -> list[str]:
-    return [e["message"] for e in await api.items(EVENTS.format(ns=ns)) if e["reason"] == reason]
-
-
-async def expect_events(api: Api, reason: str, messages: list[str]) -> None:
-    """kopf posts Events from a queue in the background, so they may land a moment later."""
-
-    async def posted() -> None:
-        assert sorted(await events(api, "netflow", reason)) == sorted(messages)
-
-    await eventually(posted)
-
-
-async def quiet(k8s: Emulator, seconds: float = 1.0) -> None:
-    """Wait until the operator has made no write for ``seconds`` (the end of a burst)."""
-
-    async def check() -> None:
-        mark = k8s.mark()
-        await asyncio.sleep(seconds)
-        assert not k8s.calls(since=mark, writes=True), k8s.calls(since=mark, writes=True)
-
-    await eventually(check)
+from e2e.cluster import Api, eventually
+from tests.operator.harness import (
+    CM,
+    DEPLOY,
+    DS,
+    EVENTS,
+    FC,
+    SVC,
+    children_of,
+    condition,
+    create_fc,
+    expect_events,
+    fc_status,
+    quiet,
+    roll_out,
+    sample,
+    settled,
+)
 
 
 async def test_creation_makes_owned_labelled_children_and_a_status(api, k8s, operator):

@@ -1,0 +1,52 @@
+"""Children that must go: the metrics Service once metrics are off, legacy Deployments (I/O).
+
+Only objects this FlowCollector controls are ever deleted.
+"""
+
+from flowkeeper.operator import events, kube, manifests, ownership, retry, spec
+from flowkeeper.operator.runtime import Owner, Runtime, key
+
+
+async def remove_legacy(runtime: Runtime, owner: Owner) -> bool:
+    """Delete the pre-DaemonSet Deployment of this instance; the DaemonSet exists by now."""
+    namespace, name = key(owner)
+    legacy = await retry.call(
+        kube.list_labelled,
+        api=runtime.api,
+        kind="Deployment",
+        namespace=namespace,
+        labels=manifests.selector_labels(name),
+    )
+    removed = False
+    for deployment in legacy:
+        old = deployment["metadata"]["name"]
+        if await retry.call(
+            kube.delete, api=runtime.api, kind="Deployment", namespace=namespace, name=old
+        ):
+            removed = True
+            message = f"Removed legacy Deployment {old}, replaced by DaemonSet {name}"
+            await events.post(runtime, owner, reason="LegacyRemoved", message=message)
+    return removed
+
+
+async def remove_metrics_service(
+    runtime: Runtime, owner: Owner, parsed: spec.FlowCollectorSpec
+) -> bool:
+    """Delete the metrics Service we made once metrics are turned off (only ours: a Service of
+    that name that this FlowCollector does not control is left alone)."""
+    if parsed["metrics"]["enabled"]:
+        return False
+    namespace, name = key(owner)
+    stale = manifests.metrics_service_name(name)
+    live = await retry.call(
+        kube.read, api=runtime.api, kind="Service", namespace=namespace, name=stale
+    )
+    if live is None or ownership.verdict(live, owner) != "ours":
+        return False
+    if not await retry.call(
+        kube.delete, api=runtime.api, kind="Service", namespace=namespace, name=stale
+    ):
+        return False
+    message = f"Removed Service {stale}: metrics are disabled"
+    await events.post(runtime, owner, reason="Removed", message=message)
+    return True
