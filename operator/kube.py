@@ -141,17 +141,7 @@ def create(
     body: Mapping[str, Any],
     timeout: float = REQUEST_TIMEOUT_SECONDS,
 ) -> Object:
-    kind, metadata = str(body["kind"]), body["metadata"]
-    return _call(
-        api,
-        "POST",
-        _path(kind, metadata["namespace"]),
-        body=body,
-        kind=kind,
-        verb="create",
-        action=f"create {kind} {metadata.get('name') or metadata.get('generateName', '')}",
-        timeout=timeout,
-    )
+    return _send(api, "POST", "create", body, timeout=timeout)
 
 
 def replace(
@@ -161,15 +151,28 @@ def replace(
     timeout: float = REQUEST_TIMEOUT_SECONDS,
 ) -> Object:
     """PUT the whole object; with ``metadata.resourceVersion`` set, a concurrent writer gets 409."""
+    return _send(api, "PUT", "update", body, timeout=timeout)
+
+
+def _send(
+    api: kubernetes.client.ApiClient,
+    method: str,
+    verb: str,
+    body: Mapping[str, Any],
+    *,
+    timeout: float,
+) -> Object:
+    """A whole object: POSTed to its collection, or PUT to its own path."""
     kind, metadata = str(body["kind"]), body["metadata"]
+    name = metadata.get("name") or metadata.get("generateName", "")
     return _call(
         api,
-        "PUT",
-        _path(kind, metadata["namespace"], metadata["name"]),
+        method,
+        _path(kind, metadata["namespace"], metadata["name"] if method == "PUT" else ""),
         body=body,
         kind=kind,
-        verb="update",
-        action=f"update {kind} {metadata['name']}",
+        verb=verb,
+        action=f"{verb} {kind} {name}",
         timeout=timeout,
     )
 

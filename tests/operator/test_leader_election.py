@@ -14,23 +14,13 @@ import aiohttp
 import pytest
 import yaml
 
-from e2e.cluster import Api, connect, eventually
+from e2e.cluster import Api, eventually
 from e2e.emulator import Emulator
-from tests.operator.replicas import FAST_ELECTION, LEASE, LEASE_NAMESPACE, Replica
+from tests.operator.replicas import FAST_ELECTION, LEASE, Replica
 
 SAMPLE = Path(__file__).parent / "samples" / "good" / "minimal.yaml"
 FC = "/apis/flows.flowkeeper.dev/v1alpha1/namespaces/netflow/flowcollectors"
 DS = "/apis/apps/v1/namespaces/netflow/daemonsets"
-
-
-@pytest.fixture
-async def api(k8s: Emulator) -> AsyncIterator[Api]:
-    assert k8s.kubeconfig is not None
-    async with connect(k8s.kubeconfig) as client:
-        for name in ("netflow", LEASE_NAMESPACE):
-            body = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
-            await client.create("/api/v1/namespaces", body)
-        yield client
 
 
 @pytest.fixture
@@ -40,7 +30,7 @@ async def session() -> AsyncIterator[aiohttp.ClientSession]:
 
 
 @pytest.fixture
-async def replicas(k8s: Emulator, tmp_path: Path) -> AsyncIterator[list[Replica]]:
+async def replicas(k8s: Emulator, namespaces: None, tmp_path: Path) -> AsyncIterator[list[Replica]]:
     assert k8s.kubeconfig is not None
     started = [
         Replica(pod, k8s.kubeconfig, tmp_path / f"{pod}.log", "--leader-election", *FAST_ELECTION)

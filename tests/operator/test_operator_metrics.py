@@ -12,9 +12,9 @@ import aiohttp
 import pytest
 import yaml
 
-from e2e.cluster import Api, connect, eventually, rolled_out_status
+from e2e.cluster import eventually, rolled_out_status
 from e2e.emulator import Emulator
-from tests.operator.replicas import FAST_ELECTION, LEASE, LEASE_NAMESPACE, Replica
+from tests.operator.replicas import FAST_ELECTION, LEASE, Replica
 
 SAMPLE = Path(__file__).parent / "samples" / "good" / "minimal.yaml"
 FC = "/apis/flows.flowkeeper.dev/v1alpha1/namespaces/netflow/flowcollectors"
@@ -34,17 +34,7 @@ def durations(trigger: str) -> str:
 
 
 @pytest.fixture
-async def api(k8s: Emulator) -> AsyncIterator[Api]:
-    assert k8s.kubeconfig is not None
-    async with connect(k8s.kubeconfig) as client:
-        for name in ("netflow", LEASE_NAMESPACE):
-            body = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
-            await client.create("/api/v1/namespaces", body)
-        yield client
-
-
-@pytest.fixture
-async def replica(k8s: Emulator, tmp_path: Path) -> AsyncIterator[Replica]:
+async def replica(k8s: Emulator, namespaces: None, tmp_path: Path) -> AsyncIterator[Replica]:
     assert k8s.kubeconfig is not None
     running = Replica(
         "op", k8s.kubeconfig, tmp_path / "op.log", "--leader-election", *FAST_ELECTION
