@@ -55,7 +55,9 @@ async def serve(
     async with health.serving(liveness_port, leading=elected.is_set):
         elector.start()
         try:
-            await asyncio.wait([waiters[0], waiters[2]], return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+            if lost.is_set():
+                raise LeadershipLostError("leader election failed; see the log")
             if not stopping.is_set():
                 await _lead(operate(), lost=waiters[1])
         finally:

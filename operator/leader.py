@@ -71,6 +71,16 @@ class Elector:
         metrics.LEADER.set(0)
 
     def _run(self) -> None:
+        try:
+            self._elect()
+        except Exception:  # noqa: BLE001  (reported: the replica must not lead blind)
+            # A bug here must not leave a leader reconciling without renewing its Lease (another
+            # replica would take over: two leaders), nor a standby that can never lead.
+            _log.exception("Leader election failed")
+            metrics.LEADER.set(0)
+            self._stopped()
+
+    def _elect(self) -> None:
         timings = self.election.timings
         _log.info(f"Waiting to lead as {self.identity} (Lease {self._where()})")
         while not self._try(timeout=timings.renew_deadline):

@@ -125,7 +125,7 @@ async def test_one_replica_reconciles_and_the_other_takes_over(api, k8s, replica
 
 async def test_a_leader_that_cannot_renew_stops_and_exits(api, k8s, replicas, session):
     leader, standby = await leader_and_standby(api, replicas)
-    await standby.stop(signal.SIGKILL)
+    assert await standby.stop(signal.SIGTERM) == 0  # a standby stops cleanly too
     lease = await api.get(LEASE)
     assert lease is not None
     # Someone else (a replica the leader cannot see, say) writes itself into the Lease: the
