@@ -93,7 +93,7 @@ async def test_one_replica_reconciles_and_the_other_takes_over(api, k8s, replica
         assert (await scraped(standby, session))["flowkeeper_operator_leader"] == 0
 
     await eventually(roles)
-    assert await standby.health(session) == (200, '{"role": "standby"}')
+    await eventually(lambda: _serving(standby, session))
 
     # Exactly one replica writes. Both may race to create the Lease at start (the loser gets
     # 409); nothing else, and once a leader is known the standby only reads the Lease.
@@ -123,21 +123,33 @@ async def test_one_replica_reconciles_and_the_other_takes_over(api, k8s, replica
     assert await holder(api) == ""
 
 
-async def test_a_leader_that_cannot_renew_stops_and_exits(api, k8s, replicas, session):
+@pytest.mark.parametrize("cause", ["taken", "unreachable"])
+async def test_a_leader_that_cannot_renew_stops_and_exits(api, k8s, replicas, session, cause):
     leader, standby = await leader_and_standby(api, replicas)
+    await eventually(lambda: _serving(standby, session))
     assert await standby.stop(signal.SIGTERM) == 0  # a standby stops cleanly too
-    lease = await api.get(LEASE)
-    assert lease is not None
-    # Someone else (a replica the leader cannot see, say) writes itself into the Lease: the
-    # leader's renewals are refused from now on, so it must stop within its renew deadline.
-    taken = {"spec": {"holderIdentity": "intruder", "leaseDurationSeconds": 60}}
-    await api.patch(LEASE, taken)
+    if cause == "taken":
+        # Someone else (a replica the leader cannot see, say) writes itself into the Lease:
+        # the leader's renewals are refused from now on.
+        taken = {"spec": {"holderIdentity": "intruder", "leaseDurationSeconds": 60}}
+        await api.patch(LEASE, taken)
+    else:
+        # A network partition, as the leader sees it: every Lease request fails.
+        k8s.inject_fault(resource="leases", status=503, times=None)
+    # Either way it must stop within its renew deadline (1.5 s here), and exit non-zero.
     assert leader.process is not None
     assert await asyncio.wait_for(leader.process.wait(), 10) == 1
     assert "lost the leader Lease" in leader.log.read_text()
     mark = k8s.mark()
     await asyncio.sleep(0.5)
     assert not k8s.calls(since=mark, agents=leader.agents)
+
+
+async def _serving(replica: Replica, session: aiohttp.ClientSession) -> None:
+    try:
+        assert await replica.health(session) == (200, '{"role": "standby"}')
+    except aiohttp.ClientError as error:
+        raise AssertionError(f"{replica.pod} not serving yet: {error}") from error
 
 
 async def _held_by(api: Api, replica: Replica) -> None:
