@@ -172,3 +172,14 @@ def resyncs(result: str | None = None) -> float:
         and sample.labels.get("trigger") == "resync"
         and (result is None or sample.labels.get("result") == result)
     )
+
+
+async def silently_delete(k8s: Emulator, *objects: tuple[str, str, str]) -> None:
+    """Delete ``(plural, namespace, name)`` objects in the emulator's store without any watch
+    event, as when a watch connection was down: only a resync can notice. All at once (no
+    await in between), so no resync pass sees some deleted and others not."""
+    wanted = set(objects)
+    found = [key for key in list(k8s.objects) if (key[0].plural, key[1], key[2]) in wanted]
+    assert len(found) == len(wanted), (found, wanted)
+    for key in found:
+        k8s.objects[key].delete()
