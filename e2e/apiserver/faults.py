@@ -1,5 +1,6 @@
 """Injected failures: the next N requests that match answer an error instead of being served."""
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
@@ -55,7 +56,8 @@ class Fault:
     def error(self, call: Call) -> ApiError:
         headers = {}
         if self.retry_after is not None:
-            headers["Retry-After"] = f"{self.retry_after:g}"
+            # Whole seconds, as kube-apiserver sends it (and as urllib3 parses it).
+            headers["Retry-After"] = str(max(1, math.ceil(self.retry_after)))
         message = self.message or (
             f"injected fault: {call.verb} {call.resource}"
             + (f"/{call.subresource}" if call.subresource else "")
@@ -63,7 +65,7 @@ class Fault:
         )
         details: dict[str, Any] = {"name": call.name, "kind": call.resource}
         if self.retry_after is not None:
-            details["retryAfterSeconds"] = max(1, round(self.retry_after))
+            details["retryAfterSeconds"] = max(1, math.ceil(self.retry_after))
         return ApiError(self.status, message, details=details, headers=headers)
 
 
