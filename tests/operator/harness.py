@@ -90,13 +90,17 @@ async def children_of(api: Api, ns: str, name: str) -> dict[str, dict[str, Any] 
     }
 
 
-async def settled(api: Api, ns: str, name: str, generation: int = 1) -> dict[str, Any]:
+async def settled(
+    api: Api, ns: str, name: str, generation: int = 1, *, metrics: bool = True
+) -> dict[str, Any]:
     """Wait until the operator has applied ``generation`` and written its status."""
 
     async def check() -> dict[str, Any]:
         status = await fc_status(api, ns, name)
         assert status.get("observedGeneration") == generation, status
         kids = await children_of(api, ns, name)
+        if not metrics:
+            assert kids.pop("metrics") is None, kids
         assert all(kids.values()), kids
         return status
 
@@ -178,8 +182,10 @@ async def silently_delete(k8s: Emulator, *objects: tuple[str, str, str]) -> None
     """Delete ``(plural, namespace, name)`` objects in the emulator's store without any watch
     event, as when a watch connection was down: only a resync can notice. All at once (no
     await in between), so no resync pass sees some deleted and others not."""
+    store = k8s.api.store
     wanted = set(objects)
-    found = [key for key in list(k8s.objects) if (key[0].plural, key[1], key[2]) in wanted]
+    found = [key for key in list(store.objects) if (key[0].plural, key[1], key[2]) in wanted]
     assert len(found) == len(wanted), (found, wanted)
     for key in found:
-        k8s.objects[key].delete()
+        gone = store.objects.pop(key)  # the store's own remove() would emit DELETED
+        store.by_uid.pop(gone["metadata"]["uid"], None)
