@@ -5,6 +5,7 @@ controllers a cluster runs on its own (garbage collector, cloud load-balancer fi
 import asyncio
 import contextlib
 import copy
+import functools
 import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -186,13 +187,13 @@ class Api:
             if not live:
                 self.delete(key, agent=GC_AGENT)
             elif len(live) < len(refs):
-                self.write(key, lambda o, live=live: _with_owners(o, live), agent=GC_AGENT)
+                self.write(key, functools.partial(_with_owners, refs=live), agent=GC_AGENT)
 
     def _orphan(self, uid: str) -> None:
         for key, obj in list(self.store.objects.items()):
             if _owned_by(obj, {uid}):
                 kept = [r for r in obj["metadata"]["ownerReferences"] if r.get("uid") != uid]
-                self.write(key, lambda o, kept=kept: _with_owners(o, kept), agent=GC_AGENT)
+                self.write(key, functools.partial(_with_owners, refs=kept), agent=GC_AGENT)
 
     def _cloud_controller(self, key: Key, old: dict[str, Any] | None, new: dict[str, Any]) -> None:
         """A LoadBalancer Service gets the cleanup finalizer; it goes a while after deletion

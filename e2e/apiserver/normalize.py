@@ -20,6 +20,7 @@ type cannot tell from "absent" disappears. The rules kept here (pragmatic, not p
 Custom resources are stored as sent, as for a CRD; only their metadata follows these rules.
 """
 
+import datetime
 from typing import Any
 
 from e2e.apiserver.quantity import QuantityError, canonical
@@ -147,4 +148,23 @@ def _canonical_amounts(resources: dict[str, Any], path: str) -> list[tuple[str, 
             except QuantityError as error:
                 field = f"{path}.{section}[{name}]".lstrip(".")
                 errors.append((field, f"Invalid value: {amount!r}: {error}"))
+    return errors
+
+
+def lease_times(obj: dict[str, Any]) -> list[tuple[str, str]]:
+    """A Lease's acquireTime/renewTime are MicroTime: stored as RFC 3339 in UTC with exactly
+    six fractional digits (``2026-01-02T03:04:05.000000Z``), whatever the client sent."""
+    errors = []
+    spec = obj.get("spec") or {}
+    for field in ("acquireTime", "renewTime"):
+        if isinstance(spec.get(field), str):
+            try:
+                parsed = datetime.datetime.fromisoformat(spec[field].replace("Z", "+00:00"))
+            except ValueError:
+                errors.append((f"spec.{field}", f"Invalid value: {spec[field]!r}: not RFC 3339"))
+                continue
+            if parsed.tzinfo is None:
+                parsed = parsed.replace(tzinfo=datetime.UTC)
+            utc = parsed.astimezone(datetime.UTC)
+            spec[field] = utc.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     return errors

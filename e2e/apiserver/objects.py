@@ -7,12 +7,13 @@ from typing import Any
 
 import jsonpatch
 
-from e2e.apiserver import defaults, normalize, services
+from e2e.apiserver import defaults, normalize, services, strategic
 from e2e.apiserver.errors import ApiError
 from e2e.apiserver.resources import CUSTOM_GROUPS, Resource
 
 JSON_PATCH = "application/json-patch+json"
-MERGE_PATCHES = ("application/merge-patch+json", "application/strategic-merge-patch+json")
+MERGE_PATCH = "application/merge-patch+json"
+STRATEGIC_PATCH = "application/strategic-merge-patch+json"
 APPLY_PATCH = "application/apply-patch+yaml"
 # Fields of metadata only the server sets; a write cannot change them.
 SERVER_METADATA = (
@@ -43,7 +44,9 @@ def merge_patch(target: Any, patch: Any) -> Any:
     return result
 
 
-def apply_patch(old: dict[str, Any], body: Any, content_type: str) -> dict[str, Any]:
+def apply_patch(
+    resource: Resource, old: dict[str, Any], body: Any, content_type: str
+) -> dict[str, Any]:
     kind = content_type.split(";", 1)[0].strip().lower()
     if kind == APPLY_PATCH:
         raise ApiError(415, "server-side apply is not supported by the emulator")
@@ -57,11 +60,20 @@ def apply_patch(old: dict[str, Any], body: Any, content_type: str) -> dict[str, 
                 422, f"the server rejected our request due to an error in our request: {error}"
             ) from error
         return dict(patched)
-    if kind not in MERGE_PATCHES and kind != "application/json":
+    if kind not in (MERGE_PATCH, STRATEGIC_PATCH):
         raise ApiError(415, f"the body of the request was in an unknown format: {kind}")
     if not isinstance(body, dict):
         raise ApiError(400, "a merge patch must be a JSON object")
-    return dict(merge_patch(old, body))
+    if kind == MERGE_PATCH:
+        return dict(merge_patch(old, body))
+    if resource.group in CUSTOM_GROUPS:
+        raise ApiError(
+            415,
+            "the body of the request was in an unknown format - accepted media types include:"
+            " application/json-patch+json, application/merge-patch+json,"
+            " application/apply-patch+yaml",
+        )
+    return dict(strategic.apply(old, body))
 
 
 def only_what_the_endpoint_writes(
@@ -123,7 +135,9 @@ def normalise(
     new.update(pruned)
     errors = normalize.canonical_resources({k: v for k, v in new.items() if k != "status"})
     if resource.kind == "Service":
-        services.default(new, old, allocator)
+        errors += services.default(new, old, allocator)
+    elif resource.kind == "Lease":
+        errors += normalize.lease_times(new)
     elif resource.kind in defaults.WORKLOADS:
         defaults.WORKLOADS[resource.kind](new)
     return errors

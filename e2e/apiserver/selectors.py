@@ -10,10 +10,11 @@ Predicate = Callable[[Mapping[str, Any]], bool]
 _SET = re.compile(r"^\s*(!?)\s*([A-Za-z0-9_./-]+)\s+(in|notin)\s+\(([^)]*)\)\s*$")
 _COMPARE = re.compile(r"^\s*([A-Za-z0-9_./-]+)\s*(==|=|!=)\s*([A-Za-z0-9_.-]*)\s*$")
 _EXISTS = re.compile(r"^\s*(!?)\s*([A-Za-z0-9_./-]+)\s*$")
-_FIELDS = {
-    "metadata.name": lambda obj: obj.get("metadata", {}).get("name", ""),
-    "metadata.namespace": lambda obj: obj.get("metadata", {}).get("namespace", ""),
-}
+_FIELDS = ("metadata.name", "metadata.namespace")
+
+
+def _field(obj: Mapping[str, Any], field: str) -> str:
+    return str(obj.get("metadata", {}).get(field.split(".", 1)[1], ""))
 
 
 def _split(selector: str) -> list[str]:
@@ -74,10 +75,10 @@ def fields(selector: str) -> Predicate:
                 ' "metadata.namespace"',
             )
         field, operator, value = match.groups()
-        terms.append((_FIELDS[field], operator != "!=", value))
+        terms.append((field, operator != "!=", value))
 
     def matches(obj: Mapping[str, Any]) -> bool:
-        return all((get(obj) == value) == equal for get, equal, value in terms)
+        return all((_field(obj, field) == value) == equal for field, equal, value in terms)
 
     return matches
 

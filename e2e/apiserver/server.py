@@ -36,7 +36,7 @@ class Emulator(kmock.KubernetesScaffold):
     """An in-memory API server that behaves like kube-apiserver where a controller notices
     (see e2e/README.md for what it does and does not do)."""
 
-    url: str = ""  # http://127.0.0.1:<port>, once serving
+    url: str = ""  # type: ignore[assignment]  # http://127.0.0.1:<port>, once serving
     kubeconfig: Path | None = None  # a kubeconfig pointing at it, once serving
     gc_delay: float = 2.0  # seconds before the garbage collector deletes an orphan
     lb_cleanup_delay: float = 2.0  # seconds the cloud finalizer holds a deleted LB Service
@@ -174,7 +174,7 @@ class Emulator(kmock.KubernetesScaffold):
             content_type = _header(request, "Content-Type") or "application/merge-patch+json"
 
             def change(old: dict[str, Any]) -> dict[str, Any]:
-                return apply_patch(old, request.data, content_type)
+                return apply_patch(resource, old, request.data, content_type)
 
             return _json(self.api.write(key, change, subresource=subresource, agent=agent))
         if verb == "delete":
@@ -229,7 +229,7 @@ class Emulator(kmock.KubernetesScaffold):
         raw = request._raw_request
         assert raw is not None
         response = aiohttp.web.StreamResponse(headers={"Content-Type": "application/json"})
-        await response.prepare(raw)  # type: ignore[arg-type]
+        await response.prepare(raw)
         try:
             if not fresh:
                 gone = ApiError(410, "too old resource version", reason="Expired").status()
@@ -246,7 +246,7 @@ class Emulator(kmock.KubernetesScaffold):
         return response
 
     async def _serve_version(self, request: kmock.Request) -> Any:
-        served = await super()._serve_version(request)
+        served: Any = await super()._serve_version(request)
         served["groupVersion"] = served["groupVersion"].lstrip("/")
         return served
 

@@ -55,8 +55,13 @@ def immutable_changes(old: dict[str, Any], new: dict[str, Any]) -> list[tuple[st
     return []
 
 
-def default(new: dict[str, Any], old: dict[str, Any] | None, allocator: Allocator) -> None:
-    """Fill ``new`` in place; ``old`` is the stored object on an update (its allocations stay)."""
+def default(
+    new: dict[str, Any], old: dict[str, Any] | None, allocator: Allocator
+) -> list[tuple[str, str]]:
+    """Fill ``new`` in place; ``old`` is the stored object on an update (its allocations stay).
+
+    Returns the validation causes (a node port another Service holds).
+    """
     spec = new.setdefault("spec", {})
     before = (old or {}).get("spec") or {}
     if spec.get("selector") == {}:
@@ -64,14 +69,22 @@ def default(new: dict[str, Any], old: dict[str, Any] | None, allocator: Allocato
     kind = spec.setdefault("type", "ClusterIP")
     spec.setdefault("sessionAffinity", "None")
     if kind == "ExternalName":
-        return
+        return []
+    causes = _taken_node_ports(spec, before, allocator)
+    if causes:
+        return causes
     _cluster_ip(spec, before, allocator)
     spec.setdefault("internalTrafficPolicy", "Cluster")
     external = kind in ("NodePort", "LoadBalancer")
     if external:
         spec.setdefault("externalTrafficPolicy", "Cluster")
+    else:
+        # What only an external Service has goes when it stops being one (dropTypeDependentFields).
+        spec.pop("externalTrafficPolicy", None)
     if kind == "LoadBalancer":
         spec.setdefault("allocateLoadBalancerNodePorts", True)
+    else:
+        spec.pop("allocateLoadBalancerNodePorts", None)
     wants_node_ports = kind == "NodePort" or (
         kind == "LoadBalancer" and spec["allocateLoadBalancerNodePorts"]
     )
@@ -89,6 +102,28 @@ def default(new: dict[str, Any], old: dict[str, Any] | None, allocator: Allocato
             spec["healthCheckNodePort"] = before.get("healthCheckNodePort") or allocator.port()
     else:
         spec.pop("healthCheckNodePort", None)
+    allocator.ports -= _node_ports(before) - _node_ports(spec)
+    allocator.ports |= _node_ports(spec)
+    return causes
+
+
+def _node_ports(spec: dict[str, Any]) -> set[int]:
+    ports = {p["nodePort"] for p in spec.get("ports") or [] if p.get("nodePort")}
+    return ports | ({spec["healthCheckNodePort"]} if spec.get("healthCheckNodePort") else set())
+
+
+def _taken_node_ports(
+    spec: dict[str, Any], before: dict[str, Any], allocator: Allocator
+) -> list[tuple[str, str]]:
+    mine = _node_ports(before)
+    return [
+        (
+            f"spec.ports[{i}].nodePort",
+            f"Invalid value: {p['nodePort']}: provided port is already allocated",
+        )
+        for i, p in enumerate(spec.get("ports") or [])
+        if p.get("nodePort") in allocator.ports and p["nodePort"] not in mine
+    ]
 
 
 def _cluster_ip(spec: dict[str, Any], before: dict[str, Any], allocator: Allocator) -> None:

@@ -2,7 +2,7 @@
 
 import copy
 
-from tests.emulator.conftest import DS, FC, JSON_PATCH, SVC, daemonset, service
+from tests.emulator.conftest import DS, FC, JSON_PATCH, LEASES, SVC, daemonset, service
 
 
 async def test_quantities_are_canonical_on_create_and_update(http):
@@ -159,3 +159,39 @@ async def test_defaults_leave_what_was_set(http):
     assert pod["dnsPolicy"] == sent["spec"]["template"]["spec"]["dnsPolicy"]
     # With host networking, the kubelet binds the container port on the node.
     assert pod["containers"][0]["ports"][0]["hostPort"] == 2055
+
+
+async def test_a_service_that_stops_being_external_loses_its_node_ports(http, k8s):
+    await http.create(SVC, service(type="LoadBalancer", externalTrafficPolicy="Local"))
+    patched = await http.patch(f"{SVC}/s", {"spec": {"type": "ClusterIP"}})
+    spec = patched["spec"]
+    assert "nodePort" not in spec["ports"][0]
+    for field in ("healthCheckNodePort", "externalTrafficPolicy", "allocateLoadBalancerNodePorts"):
+        assert field not in spec, field
+    assert not k8s.api.allocator.ports
+
+
+async def test_a_node_port_is_used_once(http):
+    first = await http.create(SVC, service("a", type="NodePort"))
+    taken = first["spec"]["ports"][0]["nodePort"]
+    body = service("b", type="NodePort", ports=[{"port": 80, "nodePort": taken}])
+    status, answer = await http.call("POST", SVC, body)
+    assert (status, answer["reason"]) == (422, "Invalid")
+    assert (
+        f"spec.ports[0].nodePort: Invalid value: {taken}: provided port is already allocated"
+        in (answer["message"])
+    )
+    # The Service holding it may keep sending it.
+    ports = [{"name": "p", "port": 2055, "nodePort": taken}]
+    assert (await http.patch(f"{SVC}/a", {"spec": {"ports": ports}}))["spec"]["ports"][0][
+        "nodePort"
+    ] == taken
+
+
+async def test_lease_times_are_micro_times(http):
+    lease = {
+        "metadata": {"name": "l"},
+        "spec": {"holderIdentity": "a", "renewTime": "2026-11-23T20:44:01.5+01:00"},
+    }
+    created = await http.create(LEASES, lease)
+    assert created["spec"]["renewTime"] == "2026-11-23T19:44:01.500000Z"
