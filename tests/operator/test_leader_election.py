@@ -13,9 +13,11 @@ from typing import Any
 import aiohttp
 import pytest
 import yaml
+from aiohttp import web
 
 from e2e.cluster import Api, eventually
 from e2e.emulator import Emulator
+from e2e.local import free_port, write_kubeconfig
 from tests.operator.replicas import FAST_ELECTION, LEASE, Replica
 
 SAMPLE = Path(__file__).parent / "samples" / "good" / "minimal.yaml"
@@ -154,3 +156,29 @@ async def _serving(replica: Replica, session: aiohttp.ClientSession) -> None:
 
 async def _held_by(api: Api, replica: Replica) -> None:
     assert (await holder(api)).startswith(f"{replica.pod}_")
+
+
+async def test_a_broken_election_stops_the_replica(tmp_path):
+    """Something no retry fixes (a proxy answering HTML for the Lease) must not leave a replica
+    running that can never lead, or that leads without renewing: it exits non-zero."""
+
+    async def html(_: web.Request) -> web.Response:
+        return web.Response(text="<html>proxy</html>", content_type="text/html")
+
+    app = web.Application()
+    app.router.add_route("*", "/{path:.*}", html)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        kubeconfig = write_kubeconfig(tmp_path / "kubeconfig", f"http://127.0.0.1:{port}")
+        replica = Replica(
+            "op", kubeconfig, tmp_path / "op.log", "--leader-election", *FAST_ELECTION
+        )
+        await replica.start()
+        assert replica.process is not None
+        assert await asyncio.wait_for(replica.process.wait(), 20) == 1
+        assert "Leader election failed" in replica.log.read_text()
+    finally:
+        await runner.cleanup()
