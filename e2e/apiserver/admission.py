@@ -5,13 +5,14 @@
 * no new finalizer may be added to an object that is being deleted;
 * OwnerReferencesPermissionEnforcement (OpenShift's default, optional here): a write that adds
   an ownerReference with ``blockOwnerDeletion: true`` needs ``update`` on the owner's
-  ``<plural>/finalizers``, and any change of ownerReferences needs ``delete`` on the object.
+  ``<plural>/finalizers``, and an update that changes ownerReferences needs ``delete`` on the
+  object.
 """
 
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from e2e.apiserver import resources, selectors, services
+from e2e.apiserver import resources, selectors, services, validation
 from e2e.apiserver.errors import ApiError, invalid
 from e2e.apiserver.resources import Resource
 
@@ -21,7 +22,7 @@ Rule = Mapping[str, Any]  # an RBAC PolicyRule: apiGroups, resources, verbs
 def validate(
     resource: Resource, old: dict[str, Any] | None, new: dict[str, Any]
 ) -> list[tuple[str, str]]:
-    causes: list[tuple[str, str]] = []
+    causes = validation.validate(resource, new)
     if resource.kind == "DaemonSet":
         causes += _daemonset(old, new)
     if resource.kind == "Service" and old is not None:
@@ -109,7 +110,8 @@ def check_owner_references(
     namespace = metadata.get("namespace", "")
     where = f' in the namespace "{namespace}"' if namespace else ""
     denied = f'{resource.qualified} "{metadata.get("name", "")}" is forbidden: '
-    if not _allows(rules, resource.group, resource.plural, "delete"):
+    # Whoever creates an object could as well not create it: delete is checked on updates only.
+    if old is not None and not _allows(rules, resource.group, resource.plural, "delete"):
         raise ApiError(
             403,
             denied + "cannot set an ownerRef on a resource you can't delete: "

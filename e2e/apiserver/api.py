@@ -71,7 +71,7 @@ class Api:
         self._admit(resource, None, new, agent)
         metadata = new["metadata"]
         metadata.update(uid=str(uuid.uuid4()), creationTimestamp=objects.now())
-        if "spec" in new:
+        if resource.has_generation:
             metadata["generation"] = 1
         metadata["resourceVersion"] = self.store.bump()
         self.store.put(key, new, None)
@@ -125,6 +125,11 @@ class Api:
                 raise conflict(resource.qualified, name)
         if options.get("propagationPolicy") == "Orphan":
             self._orphan(old["metadata"]["uid"])
+        if resource.kind == "Namespace":
+            # The namespace controller's part, at once: everything in it goes too.
+            for inner in [k for k in self.store.objects if k[0].namespaced and k[1] == name]:
+                with contextlib.suppress(ApiError):
+                    self.delete(inner, agent="namespace-controller")
         if not old["metadata"].get("finalizers"):
             gone = copy.deepcopy(old)
             gone["metadata"]["resourceVersion"] = self.store.bump()

@@ -17,6 +17,10 @@ class Resource(NamedTuple):
         return f"{self.group}/{self.version}" if self.group else self.version
 
     @property
+    def has_generation(self) -> bool:
+        return self.kind in GENERATION_KINDS or self.group in CUSTOM_GROUPS
+
+    @property
     def qualified(self) -> str:
         """``daemonsets.apps``, as kube-apiserver names a resource in its messages."""
         return f"{self.plural}.{self.group}" if self.group else self.plural
@@ -53,6 +57,12 @@ RESOURCES: Mapping[str, tuple[str, bool, tuple[str, ...]]] = {
 SHORT_NAMES = {"flowcollectors": ["fc"], "configmaps": ["cm"], "services": ["svc"]}
 # Custom resources are stored as sent (no omitempty, no built-in defaults), as for CRDs.
 CUSTOM_GROUPS = frozenset({"flows.flowkeeper.dev"})
+# Kinds whose registry strategy counts spec changes in metadata.generation (custom resources
+# too); Services, ConfigMaps, Namespaces, Leases... have no generation on a real server.
+GENERATION_KINDS = frozenset(
+    {"DaemonSet", "Deployment", "StatefulSet", "ReplicaSet", "Job", "CronJob", "Ingress", "Pod"}
+    | {"CustomResourceDefinition"}
+)
 
 
 def _build() -> dict[tuple[str, str, str], Resource]:

@@ -23,12 +23,19 @@ from e2e.apiserver.api import Api
 from e2e.apiserver.errors import ApiError, not_found
 from e2e.apiserver.faults import Call, Fault, Faults
 from e2e.apiserver.objects import apply_patch
-from e2e.apiserver.resources import RESOURCES, SHORT_NAMES, Resource
+from e2e.apiserver.resources import CUSTOM_GROUPS, RESOURCES, SHORT_NAMES, Resource
 from e2e.apiserver.store import Key, Watcher
 
 VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
 TEST_AGENT = "flowkeeper-tests"  # User-Agent of the tests' own client, to tell their calls apart
 WRITE_VERBS = frozenset({"create", "patch", "delete", "update", "deletecollection"})
+
+
+def _to_api(emulator: "Emulator", attribute: "attrs.Attribute[float]", value: float) -> float:
+    """Setting ``k8s.gc_delay`` (or ``lb_cleanup_delay``) in a test takes effect at once."""
+    if hasattr(emulator, "api"):
+        setattr(emulator.api, attribute.name, value)
+    return value
 
 
 @attrs.define(kw_only=True)
@@ -38,8 +45,10 @@ class Emulator(kmock.KubernetesScaffold):
 
     url: str = ""  # type: ignore[assignment]  # http://127.0.0.1:<port>, once serving
     kubeconfig: Path | None = None  # a kubeconfig pointing at it, once serving
-    gc_delay: float = 2.0  # seconds before the garbage collector deletes an orphan
-    lb_cleanup_delay: float = 2.0  # seconds the cloud finalizer holds a deleted LB Service
+    # Seconds before the garbage collector deletes an orphan, and that the cloud finalizer holds
+    # a deleted LoadBalancer Service.
+    gc_delay: float = attrs.field(default=2.0, on_setattr=_to_api)
+    lb_cleanup_delay: float = attrs.field(default=2.0, on_setattr=_to_api)
     api: Api = attrs.field(init=False)
     faults: Faults = attrs.field(factory=Faults, init=False)
     _log: list[tuple[str, str, str]] = attrs.field(factory=list, init=False)  # agent, verb, what
@@ -178,7 +187,9 @@ class Emulator(kmock.KubernetesScaffold):
 
             return _json(self.api.write(key, change, subresource=subresource, agent=agent))
         if verb == "delete":
-            return _json(self.api.delete(key, request.data, agent))
+            return _deleted(
+                resource, self.api.delete(key, request.data, agent), key in self.api.store.objects
+            )
         if verb == "deletecollection":
             matches = selectors.of_query(params)
             chosen = [o for o in self.api.store.items(resource, request.namespace) if matches(o)]
@@ -262,6 +273,28 @@ def _verb(method: str, named: bool, watch: bool) -> str:
     if method == "DELETE":
         return "delete" if named else "deletecollection"
     return {"POST": "create", "PUT": "update", "PATCH": "patch"}.get(method, method.lower())
+
+
+def _deleted(resource: Resource, last: dict[str, Any], pending: bool) -> aiohttp.web.Response:
+    """202 and the object while finalizers hold it; once gone, 200 and the object for custom
+    resources and Pods, a Success Status for the other built-in kinds (ReturnDeletedObject)."""
+    if pending:
+        return _json(last, 202)
+    if resource.group in CUSTOM_GROUPS or resource.kind == "Pod":
+        return _json(last)
+    metadata = last["metadata"]
+    details = {"name": metadata["name"], "kind": resource.plural, "uid": metadata["uid"]}
+    if resource.group:
+        details["group"] = resource.group
+    return _json(
+        {
+            "kind": "Status",
+            "apiVersion": "v1",
+            "metadata": {},
+            "status": "Success",
+            "details": details,
+        }
+    )
 
 
 def _position(obj: Mapping[str, Any]) -> str:

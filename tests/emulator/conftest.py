@@ -7,14 +7,15 @@ from typing import Any
 import aiohttp
 import pytest
 
+from e2e import cluster
 from e2e.emulator import TEST_AGENT, Emulator
 
 MERGE = "application/merge-patch+json"
 JSON_PATCH = "application/json-patch+json"
-DS = "/apis/apps/v1/namespaces/ns/daemonsets"
-SVC = "/api/v1/namespaces/ns/services"
-CM = "/api/v1/namespaces/ns/configmaps"
-FC = "/apis/flows.flowkeeper.dev/v1alpha1/namespaces/ns/flowcollectors"
+DS = cluster.DAEMONSETS.format(ns="ns")
+SVC = cluster.SERVICES.format(ns="ns")
+CM = cluster.CONFIGMAPS.format(ns="ns")
+FC = cluster.FC.format(ns="ns")
 LEASES = "/apis/coordination.k8s.io/v1/namespaces/ns/leases"
 
 

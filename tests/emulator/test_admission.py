@@ -58,3 +58,15 @@ async def test_off_by_default_and_the_tests_own_client_is_exempt(http, k8s):
     k8s.enforce_owner_references([])
     await http.ok("DELETE", f"{CM}/child")
     assert (await http.call("POST", CM, child(owner)))[0] == 201
+
+
+async def test_changing_owner_references_later_needs_delete_on_the_object(http, k8s):
+    owner = await http.create(FC, {"metadata": {"name": "fc"}, "spec": {}})
+    await http.create(CM, {"metadata": {"name": "child"}})
+    k8s.enforce_owner_references([{**OWNS_CHILDREN, "verbs": ["create", "patch"]}, FINALIZERS])
+    patch = {"metadata": child(owner)["metadata"]}
+    headers = {"User-Agent": OPERATOR, "Content-Type": "application/merge-patch+json"}
+    async with http.session.patch(f"{CM}/child", json=patch, headers=headers) as response:
+        answer = await response.json()
+    assert (response.status, answer["reason"]) == (403, "Forbidden")
+    assert "cannot set an ownerRef on a resource you can't delete" in answer["message"]
