@@ -35,8 +35,9 @@ logger = logging.getLogger(__name__)
 
 async def reconcile(runtime: Runtime, owner: Owner, *, trigger: str) -> None:
     """Bring all children of one FlowCollector in sync, then its status."""
-    async with runtime.lock(uid(owner)):
-        result = await _reconcile(runtime, owner, trigger=trigger)
+    with metrics.RECONCILE_DURATION.labels(trigger=trigger).time():
+        async with runtime.lock(uid(owner)):
+            result = await _reconcile(runtime, owner, trigger=trigger)
     metrics.RECONCILES.labels(trigger=trigger, result=result).inc()
 
 
@@ -53,14 +54,15 @@ async def sync_child(
     want = wanted.get((kind, str((body.get("metadata") or {}).get("name", ""))))
     if want is None:
         return False  # e.g. the metrics Service of a FlowCollector whose metrics are off
-    async with runtime.lock(uid(owner)):
-        live = None if event_type == "DELETED" else dict(body)
-        live, changed = await children.apply(runtime, owner, want, live, applied_before=True)
-        return await _follow(runtime, owner, kind, live) or changed
+    with metrics.RECONCILE_DURATION.labels(trigger="child").time():
+        async with runtime.lock(uid(owner)):
+            live = None if event_type == "DELETED" else dict(body)
+            live, changed = await children.apply(runtime, owner, want, live, applied_before=True)
+            return await _follow(runtime, owner, kind, live) or changed
 
 
 async def _reconcile(runtime: Runtime, owner: Owner, *, trigger: str) -> str:
-    previous = _previous(runtime, owner)
+    previous = last_status(runtime, owner)
     generation = int(owner["metadata"].get("generation") or 0)
     try:
         parsed = parse(owner)
@@ -152,7 +154,7 @@ async def _refuse(
 
 async def _follow(runtime: Runtime, owner: Owner, kind: str, live: kube.Object | None) -> bool:
     """Update the status from a DaemonSet or flow-Service event; the rest comes from before."""
-    previous = _previous(runtime, owner)
+    previous = last_status(runtime, owner)
     conditions = previous.get("conditions") or []
     ready: Mapping[str, Any] = next((c for c in conditions if c.get("type") == "Ready"), {})
     if (
@@ -219,7 +221,7 @@ def desired(owner: Owner, parsed: spec.FlowCollectorSpec) -> list[manifests.Mani
     return wanted
 
 
-def _previous(runtime: Runtime, owner: Owner) -> Mapping[str, Any]:
+def last_status(runtime: Runtime, owner: Owner) -> Mapping[str, Any]:
     """The status as we last wrote it, else as the API last showed it."""
     written = runtime.statuses.get(uid(owner))
     return written if written is not None else dict(owner.get("status") or {})

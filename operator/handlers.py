@@ -17,7 +17,8 @@ import logging
 from typing import Any
 
 import kopf
-from flowkeeper.operator import collector, kube, resync, settings, watches
+from flowkeeper.operator import collector, kube, metrics, resync, settings, watches
+from flowkeeper.operator.identity import ConnectionInfo
 from flowkeeper.operator.runtime import GROUP, PLURAL, VERSION, Key, Owner, Runtime, key, snapshot
 
 MAX_BACKOFF_SECONDS = 60.0
@@ -31,7 +32,7 @@ def login(**_: Any) -> kopf.ConnectionInfo:
         "BearerToken"
     ) or configuration.get_api_key_with_prefix("authorization")
     scheme, _space, token = (header or "").rpartition(" ")
-    return kopf.ConnectionInfo(
+    return ConnectionInfo(
         server=configuration.host,
         ca_path=configuration.ssl_ca_cert,
         insecure=not configuration.verify_ssl,
@@ -62,6 +63,9 @@ async def operator_startup(memo: kopf.Memo, **kwargs: Any) -> None:
     )
     await child_watches.start()
     memo["child_watches"] = child_watches
+    metrics.FLOWCOLLECTORS.source = lambda: [
+        collector.last_status(runtime, owner) for owner in runtime.current()
+    ]
 
 
 @kopf.on.cleanup()
@@ -72,6 +76,7 @@ async def operator_cleanup(memo: kopf.Memo, **_: Any) -> None:
     runtime: Runtime | None = memo.get("runtime")
     if runtime is None:
         return
+    metrics.FLOWCOLLECTORS.source = list
     tasks = [task for task in (runtime.resync, *runtime.retries.values()) if task is not None]
     for task in tasks:
         task.cancel()

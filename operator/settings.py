@@ -27,8 +27,9 @@ def namespaces(memo: kopf.Memo) -> tuple[str, ...]:
 
 @kopf.on.startup()
 def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
-    # One replica (the chart's Deployment uses the Recreate strategy); peering would need the
-    # KopfPeering CRDs and RBAC for them, and it writes a heartbeat every few seconds.
+    # kopf's peering stays off: with several replicas, only the one holding the leader Lease
+    # runs kopf at all (see leader.py). Peering would need the KopfPeering CRDs and RBAC for
+    # them, writes a heartbeat every few seconds, and does not exclude equal-priority peers.
     settings.peering.standalone = True
     settings.peering.mandatory = False
 
