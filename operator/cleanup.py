@@ -1,32 +1,11 @@
-"""Children that must go: the metrics Service once metrics are off, legacy Deployments (I/O).
+"""Children that must go: the metrics Service once metrics are off (I/O).
 
-Only objects this FlowCollector controls are ever deleted.
+Only objects this FlowCollector controls are deleted here; the one exception, a Deployment the
+user names for replacement, is ``migration.py``.
 """
 
 from flowkeeper.operator import events, kube, manifests, ownership, retry, spec
 from flowkeeper.operator.runtime import Owner, Runtime, key
-
-
-async def remove_legacy(runtime: Runtime, owner: Owner) -> bool:
-    """Delete the pre-DaemonSet Deployment of this instance; the DaemonSet exists by now."""
-    namespace, name = key(owner)
-    legacy = await retry.call(
-        kube.list_labelled,
-        api=runtime.api,
-        kind="Deployment",
-        namespace=namespace,
-        labels=manifests.selector_labels(name),
-    )
-    removed = False
-    for deployment in legacy:
-        old = deployment["metadata"]["name"]
-        if await retry.call(
-            kube.delete, api=runtime.api, kind="Deployment", namespace=namespace, name=old
-        ):
-            removed = True
-            message = f"Removed legacy Deployment {old}, replaced by DaemonSet {name}"
-            await events.post(runtime, owner, reason="LegacyRemoved", message=message)
-    return removed
 
 
 async def remove_metrics_service(

@@ -8,6 +8,7 @@ that outlast the call-level retries are raised, for the caller to schedule a ret
 """
 
 import datetime
+import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -29,11 +30,14 @@ from flowkeeper.operator.runtime import Owner, Runtime, key, uid
 
 Child = tuple[str, str]  # kind, name
 
+logger = logging.getLogger(__name__)
+
 
 async def reconcile(runtime: Runtime, owner: Owner, *, trigger: str) -> None:
     """Bring all children of one FlowCollector in sync, then its status."""
-    async with runtime.lock(uid(owner)):
-        result = await _reconcile(runtime, owner, trigger=trigger)
+    with metrics.RECONCILE_DURATION.labels(trigger=trigger).time():
+        async with runtime.lock(uid(owner)):
+            result = await _reconcile(runtime, owner, trigger=trigger)
     metrics.RECONCILES.labels(trigger=trigger, result=result).inc()
 
 
@@ -50,14 +54,15 @@ async def sync_child(
     want = wanted.get((kind, str((body.get("metadata") or {}).get("name", ""))))
     if want is None:
         return False  # e.g. the metrics Service of a FlowCollector whose metrics are off
-    async with runtime.lock(uid(owner)):
-        live = None if event_type == "DELETED" else dict(body)
-        live, changed = await children.apply(runtime, owner, want, live, applied_before=True)
-        return await _follow(runtime, owner, kind, live) or changed
+    with metrics.RECONCILE_DURATION.labels(trigger="child").time():
+        async with runtime.lock(uid(owner)):
+            live = None if event_type == "DELETED" else dict(body)
+            live, changed = await children.apply(runtime, owner, want, live, applied_before=True)
+            return await _follow(runtime, owner, kind, live) or changed
 
 
 async def _reconcile(runtime: Runtime, owner: Owner, *, trigger: str) -> str:
-    previous = _previous(runtime, owner)
+    previous = last_status(runtime, owner)
     generation = int(owner["metadata"].get("generation") or 0)
     try:
         parsed = parse(owner)
@@ -88,8 +93,8 @@ async def _reconcile(runtime: Runtime, owner: Owner, *, trigger: str) -> str:
             )
             changed |= wrote
         if trigger == "spec":
-            changed |= await cleanup.remove_legacy(runtime, owner)
             changed |= await cleanup.remove_metrics_service(runtime, owner, parsed)
+        changed |= await _replace_deployment(runtime, owner, parsed, lives)
     except NameConflictError as error:
         await _refuse(runtime, owner, "NameConflict", str(error), previous)
         return "conflict"
@@ -115,6 +120,26 @@ async def _reconcile(runtime: Runtime, owner: Owner, *, trigger: str) -> str:
     return "changed" if changed else "unchanged"
 
 
+async def _replace_deployment(
+    runtime: Runtime, owner: Owner, parsed: spec.FlowCollectorSpec, lives: Mapping[Child, Any]
+) -> bool:
+    """spec.migration.replaceDeployment, once the DaemonSet exists (every full reconcile, so a
+    refused deletion is tried again)."""
+
+    async def post(type_: str, reason: str, message: str) -> None:
+        kind: events.Type = "Warning" if type_ == "Warning" else "Normal"
+        await events.post(runtime, owner, reason=reason, message=message, type_=kind)
+
+    return await runtime.replacer.run(
+        runtime.api,
+        owner=owner,
+        parsed=parsed,
+        daemonset_exists=lives.get(("DaemonSet", key(owner)[1])) is not None,
+        post=post,
+        logger=logger,
+    )
+
+
 async def _refuse(
     runtime: Runtime, owner: Owner, reason: str, message: str, previous: Mapping[str, Any]
 ) -> bool:
@@ -131,7 +156,7 @@ async def _refuse(
 
 async def _follow(runtime: Runtime, owner: Owner, kind: str, live: kube.Object | None) -> bool:
     """Update the status from a DaemonSet or flow-Service event; the rest comes from before."""
-    previous = _previous(runtime, owner)
+    previous = last_status(runtime, owner)
     conditions = previous.get("conditions") or []
     ready: Mapping[str, Any] = next((c for c in conditions if c.get("type") == "Ready"), {})
     if (
@@ -198,7 +223,7 @@ def desired(owner: Owner, parsed: spec.FlowCollectorSpec) -> list[manifests.Mani
     return wanted
 
 
-def _previous(runtime: Runtime, owner: Owner) -> Mapping[str, Any]:
+def last_status(runtime: Runtime, owner: Owner) -> Mapping[str, Any]:
     """The status as we last wrote it, else as the API last showed it."""
     written = runtime.statuses.get(uid(owner))
     return written if written is not None else dict(owner.get("status") or {})

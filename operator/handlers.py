@@ -5,18 +5,22 @@
 * the FlowCollector's spec (create, update of ``spec``, resume at start-up) runs
   ``collector.reconcile``; a transient API error that outlasts the call-level retries becomes
   ``kopf.TemporaryError``, so kopf retries it with backoff;
-* events of the children (labelled managed-by=flowkeeper) go to ``resync.on_child_event``,
-  a plain function any other watch can call too.
+* the children are not watched through kopf: its ``labels=`` filter is client-side, so every
+  ConfigMap, Service and DaemonSet of the cluster would stream in. ``watches.ChildWatches``
+  asks the API server for ours only (label selector), started and stopped here, and hands
+  each event to ``resync.on_child_event``.
 """
 
 import asyncio
+import functools
+import logging
 from typing import Any
 
 import kopf
-from flowkeeper.operator import collector, kube, resync, settings
+from flowkeeper.operator import collector, kube, metrics, resync, settings, watches
+from flowkeeper.operator.identity import ConnectionInfo
 from flowkeeper.operator.runtime import GROUP, PLURAL, VERSION, Key, Owner, Runtime, key, snapshot
 
-MANAGED = {"app.kubernetes.io/managed-by": "flowkeeper"}
 MAX_BACKOFF_SECONDS = 60.0
 
 
@@ -28,7 +32,7 @@ def login(**_: Any) -> kopf.ConnectionInfo:
         "BearerToken"
     ) or configuration.get_api_key_with_prefix("authorization")
     scheme, _space, token = (header or "").rpartition(" ")
-    return kopf.ConnectionInfo(
+    return ConnectionInfo(
         server=configuration.host,
         ca_path=configuration.ssl_ca_cert,
         insecure=not configuration.verify_ssl,
@@ -51,13 +55,28 @@ async def operator_startup(memo: kopf.Memo, **kwargs: Any) -> None:
     )
     runtime.resync = asyncio.create_task(resync.resync_forever(runtime))
     memo["runtime"] = runtime
+    child_watches = watches.ChildWatches(
+        configuration,
+        namespaces=settings.namespaces(memo),
+        handler=functools.partial(resync.on_child_event, runtime),
+        logger=logging.getLogger(watches.__name__),
+    )
+    await child_watches.start()
+    memo["child_watches"] = child_watches
+    metrics.FLOWCOLLECTORS.source = lambda: [
+        collector.last_status(runtime, owner) for owner in runtime.current()
+    ]
 
 
 @kopf.on.cleanup()
 async def operator_cleanup(memo: kopf.Memo, **_: Any) -> None:
+    child_watches: watches.ChildWatches | None = memo.get("child_watches")
+    if child_watches is not None:
+        await child_watches.stop()
     runtime: Runtime | None = memo.get("runtime")
     if runtime is None:
         return
+    metrics.FLOWCOLLECTORS.source = list
     tasks = [task for task in (runtime.resync, *runtime.retries.values()) if task is not None]
     for task in tasks:
         task.cancel()
@@ -80,18 +99,3 @@ async def flowcollector_reconcile(body: kopf.Body, memo: kopf.Memo, retry: int, 
     except kube.KubeError as error:
         # Only transient errors get here (refusals end in a Ready=False status).
         raise kopf.TemporaryError(str(error), delay=min(MAX_BACKOFF_SECONDS, 2.0**retry)) from error
-
-
-@kopf.on.event("v1", "configmaps", labels=MANAGED)
-async def configmap_event(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
-    await resync.on_child_event(memo["runtime"], "ConfigMap", event["type"] or "", event["object"])
-
-
-@kopf.on.event("v1", "services", labels=MANAGED)
-async def service_event(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
-    await resync.on_child_event(memo["runtime"], "Service", event["type"] or "", event["object"])
-
-
-@kopf.on.event("apps", "v1", "daemonsets", labels=MANAGED)
-async def daemonset_event(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
-    await resync.on_child_event(memo["runtime"], "DaemonSet", event["type"] or "", event["object"])

@@ -51,7 +51,6 @@ async def resync_forever(runtime: Runtime) -> None:
 async def resync_once(runtime: Runtime) -> None:
     """One pass over every FlowCollector; one broken object never stops the others."""
     owners = runtime.current()
-    metrics.FLOWCOLLECTORS.set(len(owners))
     runtime.forget_others(uid(owner) for owner in owners)
     for owner in owners:
         await _attempt(runtime, owner, trigger="resync", attempt=0)

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
 import kubernetes.client
+from flowkeeper.operator import migration
 
 GROUP, VERSION, PLURAL = "flows.flowkeeper.dev", "v1alpha1", "flowcollectors"
 
@@ -36,6 +37,9 @@ class Runtime:
     locks: dict[str, asyncio.Lock] = dataclasses.field(default_factory=dict)
     retries: "dict[str, asyncio.Task[None]]" = dataclasses.field(default_factory=dict)
     resync: "asyncio.Task[None] | None" = None
+    replacer: migration.DeploymentReplacer = dataclasses.field(
+        default_factory=migration.DeploymentReplacer
+    )
 
     def lock(self, uid: str) -> asyncio.Lock:
         """One reconcile at a time per FlowCollector, whichever trigger started it."""
@@ -56,6 +60,7 @@ class Runtime:
         for table in (self.statuses, self.locks):
             for uid in set(table) - alive:
                 table.pop(uid, None)
+        self.replacer.forget(alive)
 
 
 def snapshot(body: Mapping[str, Any]) -> Owner:

@@ -5,8 +5,10 @@ type cannot tell from "absent" disappears. The rules kept here (pragmatic, not p
 
 * ``null`` is absent, everywhere;
 * ``""`` is absent, except for the few required string fields that have no ``omitempty``
-  (``name``, ``mountPath``, ``operator``, a selector requirement's ``key``); map entries
-  (labels, annotations, data, nodeSelector...) keep their empty values;
+  (``name``, ``mountPath``, ``operator``, a selector requirement's ``key``) and ``*string``
+  pointers (a Lease's ``holderIdentity``, ``runtimeClassName``, ``storageClassName``,
+  ``loadBalancerClass``, hostPath ``type``); map entries (labels, annotations, data,
+  nodeSelector...) keep their empty values;
 * ``[]`` is absent, everywhere (every list field of these kinds is ``omitempty``);
 * ``{}`` is absent for Go *map* fields (labels, annotations, nodeSelector, a Service's
   selector, matchLabels, resource limits/requests, ConfigMap data...), and kept for Go struct
@@ -39,7 +41,13 @@ MAP_FIELDS = frozenset(
         "parameters",
     }
 )
+# Kept even when empty: required strings without omitempty, and *string pointers (a Lease's
+# holderIdentity, runtimeClassName, storageClassName, loadBalancerClass...), which Go keeps.
 REQUIRED_STRINGS = frozenset({"name", "mountPath", "operator"})
+POINTER_STRINGS = frozenset(
+    {"holderIdentity", "preferredHolder", "strategy", "runtimeClassName", "storageClassName"}
+    | {"loadBalancerClass"}
+)
 FALSE_OMITTED = frozenset(
     {"hostNetwork", "hostPID", "hostIPC", "readOnly", "stdin", "stdinOnce", "tty"}
     | {"publishNotReadyAddresses"}
@@ -108,7 +116,10 @@ def omitted(key: str, value: Any, *, parent: str, zeros: frozenset[str] = ZERO_O
     if value is None or value == []:
         return True
     if value == "":
-        return key not in REQUIRED_STRINGS and not (key == "key" and parent in _REQUIREMENT_LISTS)
+        kept = key in REQUIRED_STRINGS or key in POINTER_STRINGS
+        kept |= key == "key" and parent in _REQUIREMENT_LISTS
+        kept |= key == "type" and parent == "hostPath"
+        return not kept
     if value == {}:
         return key in MAP_FIELDS
     if value is False:

@@ -1,13 +1,9 @@
-"""The HTTP face of the emulated API server: routing, lists, watches, faults, the request log.
+"""The HTTP face of the emulated API server: routing, faults, the request log, test helpers.
 
 kmock serves discovery and runs the aiohttp server; every resource request is answered here.
 """
 
-import asyncio
-import base64
 import collections
-import json
-import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -15,20 +11,20 @@ from typing import Any
 import aiohttp.web
 import attrs
 import kmock
-from kmock._internal import parsing
 
-from e2e.apiserver import resources, selectors
+from e2e.apiserver import paths, resources, selectors, views
 from e2e.apiserver.admission import Rule
 from e2e.apiserver.api import Api
 from e2e.apiserver.errors import ApiError, not_found
 from e2e.apiserver.faults import Call, Fault, Faults
 from e2e.apiserver.objects import apply_patch
-from e2e.apiserver.resources import CUSTOM_GROUPS, RESOURCES, SHORT_NAMES, Resource
-from e2e.apiserver.store import Key, Watcher
+from e2e.apiserver.resources import RESOURCES, SHORT_NAMES
+from e2e.apiserver.store import Key
 
 VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
 TEST_AGENT = "flowkeeper-tests"  # User-Agent of the tests' own client, to tell their calls apart
 WRITE_VERBS = frozenset({"create", "patch", "delete", "update", "deletecollection"})
+paths.install()
 
 
 def _to_api(emulator: "Emulator", attribute: "attrs.Attribute[float]", value: float) -> float:
@@ -163,33 +159,43 @@ class Emulator(kmock.KubernetesScaffold):
         ):
             raise ApiError(404, "the server could not find the requested resource")
         key: Key = (resource, namespace, name)
+        dry = _dry_run(params)
         if verb == "watch":
-            return await self._watch(request, resource, request.namespace, name or None)
+            return await views.watch(self.api, request, resource, request.namespace, name or None)
         if verb == "list":
-            return _json(self._list(resource, request.namespace, params))
+            return views.json_response(
+                views.list_objects(self.api, resource, request.namespace, params)
+            )
         if verb == "get":
             obj = self.api.store.get(key)
             if obj is None:
                 raise not_found(resource.qualified, name)
-            return _json(obj)
+            return views.json_response(obj)
         if verb == "create":
             if name:
                 raise ApiError(405, "POST is not allowed on a named object")
-            return _json(self.api.create(resource, namespace, request.data, agent), 201)
+            return views.json_response(
+                self.api.create(resource, namespace, request.data, agent, dry_run=dry), 201
+            )
         if verb == "update":
             body = request.data
-            return _json(self.api.write(key, lambda _: body, subresource=subresource, agent=agent))
+            return views.json_response(
+                self.api.write(
+                    key, lambda _: body, subresource=subresource, agent=agent, dry_run=dry
+                )
+            )
         if verb == "patch":
             content_type = _header(request, "Content-Type") or "application/merge-patch+json"
 
             def change(old: dict[str, Any]) -> dict[str, Any]:
                 return apply_patch(resource, old, request.data, content_type)
 
-            return _json(self.api.write(key, change, subresource=subresource, agent=agent))
-        if verb == "delete":
-            return _deleted(
-                resource, self.api.delete(key, request.data, agent), key in self.api.store.objects
+            return views.json_response(
+                self.api.write(key, change, subresource=subresource, agent=agent, dry_run=dry)
             )
+        if verb == "delete":
+            last = self.api.delete(key, request.data, agent, dry_run=dry)
+            return views.deleted(resource, last, bool(last["metadata"].get("deletionTimestamp")))
         if verb == "deletecollection":
             matches = selectors.of_query(params)
             chosen = [o for o in self.api.store.items(resource, request.namespace) if matches(o)]
@@ -201,65 +207,23 @@ class Emulator(kmock.KubernetesScaffold):
                         (resource, meta.get("namespace", ""), meta["name"]), request.data, agent
                     )
                 )
-            return _json(_list_body(resource, deleted, str(self.api.store.version)))
+            return views.json_response(
+                views.list_body(resource, deleted, str(self.api.store.version))
+            )
         raise ApiError(405, f"{method} is not supported")
-
-    def _list(
-        self, resource: Resource, namespace: str | None, params: Mapping[str, str]
-    ) -> dict[str, Any]:
-        matches = selectors.of_query(params)
-        version, after = str(self.api.store.version), ""
-        if params.get("continue"):
-            try:
-                token = json.loads(base64.urlsafe_b64decode(params["continue"]))
-                version, after = str(token["rv"]), str(token["start"])
-            except (ValueError, KeyError) as error:
-                raise ApiError(400, "continue key is not valid") from error
-        items = [
-            obj
-            for obj in self.api.store.items(resource, namespace)
-            if matches(obj) and _position(obj) > after
-        ]
-        body = _list_body(resource, items, version)
-        limit = int(params.get("limit") or 0)
-        if limit and len(items) > limit:
-            body["items"] = items[:limit]
-            token = {"rv": version, "start": _position(items[limit - 1])}
-            body["metadata"]["continue"] = base64.urlsafe_b64encode(
-                json.dumps(token).encode()
-            ).decode()
-            body["metadata"]["remainingItemCount"] = len(items) - limit
-        return body
-
-    async def _watch(
-        self, request: kmock.Request, resource: Resource, namespace: str | None, name: str | None
-    ) -> aiohttp.web.StreamResponse:
-        params = request.params
-        watcher = Watcher(resource, namespace, name, selectors.of_query(params))
-        fresh = self.api.store.watch(watcher, params.get("resourceVersion"))
-        raw = request._raw_request
-        assert raw is not None
-        response = aiohttp.web.StreamResponse(headers={"Content-Type": "application/json"})
-        await response.prepare(raw)
-        try:
-            if not fresh:
-                gone = ApiError(410, "too old resource version", reason="Expired").status()
-                await response.write(json.dumps({"type": "ERROR", "object": gone}).encode() + b"\n")
-                return response
-            timeout = float(params.get("timeoutSeconds") or 0) or None
-            async with asyncio.timeout(timeout):
-                while (event := await watcher.queue.get()) is not None:
-                    await response.write(json.dumps(event).encode() + b"\n")
-        except (TimeoutError, ConnectionError):
-            pass
-        finally:
-            self.api.store.watchers.discard(watcher)
-        return response
 
     async def _serve_version(self, request: kmock.Request) -> Any:
         served: Any = await super()._serve_version(request)
         served["groupVersion"] = served["groupVersion"].lstrip("/")
         return served
+
+
+def _dry_run(params: Mapping[str, str]) -> bool:
+    """``?dryRun=All``: the write is checked, normalised and answered, but not stored."""
+    value = params.get("dryRun")
+    if value not in (None, "All"):
+        raise ApiError(400, f"unsupported dryRun value {value!r}: only 'All' is supported")
+    return value == "All"
 
 
 def _header(request: kmock.Request, name: str) -> str:
@@ -273,60 +237,3 @@ def _verb(method: str, named: bool, watch: bool) -> str:
     if method == "DELETE":
         return "delete" if named else "deletecollection"
     return {"POST": "create", "PUT": "update", "PATCH": "patch"}.get(method, method.lower())
-
-
-def _deleted(resource: Resource, last: dict[str, Any], pending: bool) -> aiohttp.web.Response:
-    """202 and the object while finalizers hold it; once gone, 200 and the object for custom
-    resources and Pods, a Success Status for the other built-in kinds (ReturnDeletedObject)."""
-    if pending:
-        return _json(last, 202)
-    if resource.group in CUSTOM_GROUPS or resource.kind == "Pod":
-        return _json(last)
-    metadata = last["metadata"]
-    details = {"name": metadata["name"], "kind": resource.plural, "uid": metadata["uid"]}
-    if resource.group:
-        details["group"] = resource.group
-    return _json(
-        {
-            "kind": "Status",
-            "apiVersion": "v1",
-            "metadata": {},
-            "status": "Success",
-            "details": details,
-        }
-    )
-
-
-def _position(obj: Mapping[str, Any]) -> str:
-    metadata = obj["metadata"]
-    return f"{metadata.get('namespace', '')}/{metadata['name']}"
-
-
-def _list_body(resource: Resource, items: list[dict[str, Any]], version: str) -> dict[str, Any]:
-    return {
-        "apiVersion": resource.api_version,
-        "kind": f"{resource.kind}List",
-        "metadata": {"resourceVersion": version},
-        "items": items,
-    }
-
-
-def _json(body: Any, status: int = 200) -> aiohttp.web.Response:
-    return aiohttp.web.json_response(body, status=status)
-
-
-_NAMESPACE_PATH = re.compile(r"^/api/v1/namespaces(?:/([^/]+))?(?:/(status|finalize))?/?$")
-_kmock_parse_path = parsing.parse_path
-
-
-def _parse_path(path: str) -> parsing.ParsedPath:
-    """kmock reads /api/v1/namespaces[/NAME] as a namespace prefix with no resource (and fails
-    on the bare list), so namespaces could not be listed, fetched or created."""
-    match = _NAMESPACE_PATH.match(path)
-    if match is None:
-        return _kmock_parse_path(path)
-    name, subresource = match.groups()
-    return parsing.ParsedPath("", "v1", "namespaces", None, name, subresource)
-
-
-parsing.parse_path = _parse_path

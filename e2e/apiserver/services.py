@@ -36,6 +36,13 @@ class Allocator:
                 return candidate
         raise RuntimeError("no node port left")
 
+    def snapshot(self) -> tuple[int, int, set[str], set[int]]:
+        return self._next_ip, self._next_port, set(self.ips), set(self.ports)
+
+    def restore(self, saved: tuple[int, int, set[str], set[int]]) -> None:
+        """Undo what a dry-run write allocated."""
+        self._next_ip, self._next_port, self.ips, self.ports = saved
+
     def release(self, service: dict[str, Any]) -> None:
         spec = service.get("spec") or {}
         for ip in spec.get("clusterIPs") or []:

@@ -195,3 +195,10 @@ async def test_lease_times_are_micro_times(http):
     }
     created = await http.create(LEASES, lease)
     assert created["spec"]["renewTime"] == "2026-11-23T19:44:01.500000Z"
+
+
+async def test_a_lease_keeps_an_empty_holder(http):
+    """holderIdentity is a *string: Go keeps "" (released), unlike an omitempty string."""
+    lease = {"metadata": {"name": "l"}, "spec": {"holderIdentity": "", "leaseDurationSeconds": 0}}
+    created = await http.create(LEASES, lease)
+    assert created["spec"] == {"holderIdentity": "", "leaseDurationSeconds": 0}

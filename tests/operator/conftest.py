@@ -12,6 +12,7 @@ import pytest
 from e2e.cluster import Api, connect
 from e2e.emulator import Emulator
 from tests.operator.harness import RESYNC_SECONDS, Operator
+from tests.operator.replicas import LEASE_NAMESPACE
 
 
 @pytest.fixture
@@ -19,6 +20,14 @@ async def api(k8s: Emulator) -> AsyncIterator[Api]:
     assert k8s.kubeconfig is not None
     async with connect(k8s.kubeconfig) as client:
         yield client
+
+
+@pytest.fixture
+async def namespaces(api: Api) -> None:
+    """The FlowCollectors' namespace, and the one of the leader Lease."""
+    for name in ("netflow", LEASE_NAMESPACE):
+        body = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
+        await api.create("/api/v1/namespaces", body)
 
 
 @pytest.fixture

@@ -36,14 +36,15 @@ class Operator:
     stops; the emulator and the test keep running in the test's loop.
     """
 
-    def __init__(self, resync_seconds: float = RESYNC_SECONDS) -> None:
+    def __init__(self, resync_seconds: float = RESYNC_SECONDS, scope: tuple[str, ...] = ("-A",)):
         self.thread: threading.Thread | None = None
         self.stop_flag = threading.Event()
         self.resync_seconds = resync_seconds
+        self.scope = scope  # -A, or -n NS ...
 
     async def start(self) -> None:
         options = cli.parse_args(
-            ["-A", "--liveness-port", "0", "--metrics-port", "0"],
+            [*self.scope, "--liveness-port", "0", "--metrics-port", "0"],
             {"FLOWKEEPER_OPERATOR_RESYNC_SECONDS": str(self.resync_seconds)},
         )
         ready = threading.Event()

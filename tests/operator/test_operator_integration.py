@@ -326,9 +326,10 @@ async def test_restart_makes_no_duplicates_and_no_writes(api, k8s, operator):
     await operator.start()
 
     async def resumed() -> None:
-        # The resume handler reads all four children, then lists legacy Deployments.
+        # The resume handler reads all four children (the DaemonSet second).
         calls = k8s.calls(since=mark, agents=["flowkeeper-operator"])
-        assert calls["list deployments"] >= 1, calls
+        assert calls["get daemonsets"] >= 1, calls
+        assert calls["get services"] >= 2, calls
 
     await eventually(resumed)
     await quiet(k8s)
@@ -339,30 +340,43 @@ async def test_restart_makes_no_duplicates_and_no_writes(api, k8s, operator):
     assert len(await api.items(SVC.format(ns="netflow"))) == 2
 
 
-async def test_legacy_deployment_is_removed_once_the_daemonset_exists(api, k8s, operator):
+async def test_only_the_deployment_named_for_replacement_is_deleted(api, k8s, operator):
     labels = {"app.kubernetes.io/name": "flow-collector", "app.kubernetes.io/instance": "core"}
-    deployment = {
+    named = {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
         "metadata": {"name": "core-collector", "namespace": "netflow", "labels": labels},
         "spec": {"selector": {"matchLabels": labels}, "template": {"metadata": {"labels": labels}}},
     }
-    other = copy.deepcopy(deployment)
-    other["metadata"].update(name="unrelated", labels={"app.kubernetes.io/name": "something"})
-    await api.create(DEPLOY.format(ns="netflow"), deployment)
-    await api.create(DEPLOY.format(ns="netflow"), other)
+    # Same labels (another release of the old chart, say), but not named: it stays.
+    unnamed = copy.deepcopy(named)
+    unnamed["metadata"]["name"] = "core"
+    await api.create(DEPLOY.format(ns="netflow"), named)
+    await api.create(DEPLOY.format(ns="netflow"), unnamed)
     await create_fc(api, sample())
+    await settled(api, "netflow", "core")
+    await quiet(k8s)
+    names = {d["metadata"]["name"] for d in await api.items(DEPLOY.format(ns="netflow"))}
+    assert names == {"core-collector", "core"}
+
+    await api.patch(
+        f"{FC.format(ns='netflow')}/core",
+        {"spec": {"migration": {"replaceDeployment": "core-collector"}}},
+    )
 
     async def removed() -> None:
         names = [d["metadata"]["name"] for d in await api.items(DEPLOY.format(ns="netflow"))]
-        assert names == ["unrelated"]
+        assert names == ["core"]
 
     await eventually(removed)
     assert await api.get(f"{DS.format(ns='netflow')}/core") is not None
     await expect_events(
         api,
-        "LegacyRemoved",
-        ["Removed legacy Deployment core-collector, replaced by DaemonSet core"],
+        "DeploymentReplaced",
+        [
+            "Deleted Deployment core-collector (spec.migration.replaceDeployment): "
+            "replaced by DaemonSet core"
+        ],
     )
 
 
