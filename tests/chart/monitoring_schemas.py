@@ -13,7 +13,10 @@ import jsonschema
 # prometheus-operator's Duration pattern (monitoringv1.Duration).
 DURATION = {
     "type": "string",
-    "pattern": r"^(0|(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?)$",
+    "pattern": (
+        r"^(0|(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?"
+        r"(([0-9]+)ms)?)$"
+    ),
 }
 STRING_MAP = {"type": "object", "additionalProperties": {"type": "string"}}
 RELABEL = {

@@ -5,7 +5,6 @@ import pytest
 
 from tests.chart.helpers import one, render, scenario_values
 
-
 # The Lease holder's identity and the Lease's namespace, on every operator pod.
 DOWNWARD_ENV = [
     {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},

@@ -54,7 +54,12 @@ def promtool() -> str:
 
 def run_promtool(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [promtool(), *map(str, args)], cwd=cwd, capture_output=True, text=True, timeout=120
+        [promtool(), *map(str, args)],
+        check=False,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 

@@ -5,12 +5,12 @@ registry, the backfill's RunMetrics with the run series' `kube_` prefix), so a r
 missing metric fails here, naming it.
 """
 
+import flowkeeper.operator.metrics  # noqa: F401  (registers the operator's metrics)
 import prometheus_client
 import pytest
+from flowkeeper.backfill.metrics import RunMetrics
 from prometheus_client.registry import CollectorRegistry
 
-import flowkeeper.operator.metrics  # noqa: F401  (registers the operator's metrics)
-from flowkeeper.backfill.metrics import RunMetrics
 from tests.monitoring.helpers import alerts, dashboard, panel_targets, rendered_rules
 from tests.monitoring.promql import metric_names
 

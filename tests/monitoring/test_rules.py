@@ -23,7 +23,7 @@ RUNBOOK_BASE = "https://github.com/flowkeeper/flowkeeper/blob/main/docs/OPERATIO
 
 
 def test_the_chart_renders_its_rule_file_unchanged():
-    assert RULES == yaml.safe_load(RULES_FILE.read_text())
+    assert yaml.safe_load(RULES_FILE.read_text()) == RULES
     assert len(ALERTS) == 8
 
 
