@@ -113,6 +113,23 @@ def _kind(kind: str, spec: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _monitor(kind: str, endpoints: str) -> dict[str, Any]:
+    """ServiceMonitor and PodMonitor differ, for what the chart uses, in their endpoints key."""
+    return _kind(
+        kind,
+        {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["selector", endpoints],
+            "properties": {
+                "namespaceSelector": NAMESPACE_SELECTOR,
+                "selector": LABEL_SELECTOR,
+                endpoints: {"type": "array", "items": ENDPOINT},
+            },
+        },
+    )
+
+
 RULE = {
     "type": "object",
     "additionalProperties": False,
@@ -129,32 +146,8 @@ RULE = {
     },
 }
 SCHEMAS = {
-    "ServiceMonitor": _kind(
-        "ServiceMonitor",
-        {
-            "type": "object",
-            "additionalProperties": False,
-            "required": ["selector", "endpoints"],
-            "properties": {
-                "namespaceSelector": NAMESPACE_SELECTOR,
-                "selector": LABEL_SELECTOR,
-                "endpoints": {"type": "array", "items": ENDPOINT},
-            },
-        },
-    ),
-    "PodMonitor": _kind(
-        "PodMonitor",
-        {
-            "type": "object",
-            "additionalProperties": False,
-            "required": ["selector", "podMetricsEndpoints"],
-            "properties": {
-                "namespaceSelector": NAMESPACE_SELECTOR,
-                "selector": LABEL_SELECTOR,
-                "podMetricsEndpoints": {"type": "array", "items": ENDPOINT},
-            },
-        },
-    ),
+    "ServiceMonitor": _monitor("ServiceMonitor", "endpoints"),
+    "PodMonitor": _monitor("PodMonitor", "podMetricsEndpoints"),
     "PrometheusRule": _kind(
         "PrometheusRule",
         {
