@@ -2,12 +2,14 @@
 
 import helm_python as helm
 import pytest
+from flowkeeper.operator.cli import parse_args
 
 from tests.chart.helpers import NAMESPACE, of_kind, one, render, rules, scenario_values
 
 LEADER_ARGS = [
     "--leader-election",
     f"--leader-election-namespace={NAMESPACE}",
+    "--leader-election-id=fk-flowkeeper",
     "--lease-duration=15",
     "--renew-deadline=10",
     "--retry-period=2",
@@ -40,7 +42,7 @@ def test_two_replicas_elect_a_leader_and_roll():
         "type": "RollingUpdate",
         "rollingUpdate": {"maxSurge": 0, "maxUnavailable": 1},
     }
-    assert args({"replicaCount": 2})[-5:] == LEADER_ARGS
+    assert args({"replicaCount": 2})[-6:] == LEADER_ARGS
 
 
 def test_lease_timings_reach_the_flags():
@@ -50,7 +52,7 @@ def test_lease_timings_reach_the_flags():
 
 def test_election_can_be_forced_on_with_one_replica():
     values = {"leaderElection": {"enabled": True}}
-    assert args(values)[-5:] == LEADER_ARGS
+    assert args(values)[-6:] == LEADER_ARGS
     assert deployment(values)["spec"]["strategy"] == {"type": "Recreate"}
 
 
@@ -143,3 +145,26 @@ def test_no_preset_and_explicit_affinity_win():
         }
     }
     assert anti_affinity({"affinity": mine, "podAntiAffinityPreset": "hard"}) == mine
+
+
+@pytest.mark.parametrize(
+    "values",
+    [None, {"replicaCount": 2}, scenario_values("ha-monitoring-values.yaml")],
+    ids=["one replica", "two replicas", "ha scenario"],
+)
+def test_the_operator_accepts_the_flags_the_chart_passes(values):
+    """The chart's arguments, parsed by the operator's own CLI (in the pod's environment)."""
+    options = parse_args(args(values), {"POD_NAME": "fk-flowkeeper-0", "POD_NAMESPACE": NAMESPACE})
+    election = getattr(options, "election", None)
+    if values is None:
+        assert election is None
+        return
+    timings = {"leaseDuration": 15, "renewDeadline": 10, "retryPeriod": 2}
+    timings |= values.get("leaderElection", {})
+    assert election.namespace == NAMESPACE
+    assert election.name == "fk-flowkeeper"
+    assert election.timings == (
+        timings["leaseDuration"],
+        timings["renewDeadline"],
+        timings["retryPeriod"],
+    )

@@ -118,6 +118,8 @@ async def test_backfill_dry_run_against_the_emulator(image, k8s):
     assert process.returncode == 0, stderr.decode()
     lines = stdout.decode().splitlines()
     assert any(
-        line.startswith('kube_namespace_labels{label_team="core",namespace="shop",uid="')
+        line.startswith("kube_namespace_labels{")
+        and 'label_team="core"' in line
+        and 'namespace="shop"' in line
         for line in lines
     ), lines
