@@ -4,7 +4,7 @@ import helm_python as helm
 import pytest
 from flowkeeper.operator.cli import parse_args
 
-from tests.chart.helpers import NAMESPACE, of_kind, one, render, rules, scenario_values
+from tests.chart.helpers import NAMESPACE, notes, of_kind, one, render, rules, scenario_values
 
 LEADER_ARGS = [
     "--leader-election",
@@ -168,3 +168,9 @@ def test_the_operator_accepts_the_flags_the_chart_passes(values):
         timings["renewDeadline"],
         timings["retryPeriod"],
     )
+
+
+def test_notes_say_who_reconciles():
+    text = notes({"replicaCount": 2})
+    assert "(2 replicas; the holder of Lease fk-flowkeeper reconciles, the others stand by)" in text
+    assert "replicas" not in notes().split("1. Check the operator")[0]
