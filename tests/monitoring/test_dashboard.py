@@ -99,3 +99,17 @@ def test_dashboard_follows_the_metric_prefix():
     text = config_map["data"]["flowkeeper.json"]
     assert "k8s_backfill_duration_seconds" in text
     assert "kube_backfill_" not in text
+
+
+def test_panels_fit_the_grid_without_overlapping():
+    taken = set()
+    for panel in BOARD["panels"]:
+        grid = panel["gridPos"]
+        assert 0 <= grid["x"] and grid["x"] + grid["w"] <= 24, panel["title"]
+        cells = {
+            (x, y)
+            for x in range(grid["x"], grid["x"] + grid["w"])
+            for y in range(grid["y"], grid["y"] + grid["h"])
+        }
+        assert not cells & taken, panel["title"]
+        taken |= cells
