@@ -105,7 +105,8 @@ def test_panels_fit_the_grid_without_overlapping():
     taken = set()
     for panel in BOARD["panels"]:
         grid = panel["gridPos"]
-        assert 0 <= grid["x"] and grid["x"] + grid["w"] <= 24, panel["title"]
+        assert grid["x"] >= 0, panel["title"]
+        assert grid["x"] + grid["w"] <= 24, panel["title"]
         cells = {
             (x, y)
             for x in range(grid["x"], grid["x"] + grid["w"])
