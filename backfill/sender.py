@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping
 
 import requests
 from flowkeeper.backfill.errors import DeliveryError
+from flowkeeper.backfill.httpsession import read_body, session_for
 from flowkeeper.backfill.metrics import RunMetrics
 from flowkeeper.backfill.retrying import RetryableStatusError, check_status, report_retry, retrying
 
@@ -30,26 +31,24 @@ class RemoteWriter:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._url = url
-        self._metrics = metrics
         self._timeout = timeout
-        self._budget = budget_seconds
-        self._sleep = sleep
-        self._session = requests.Session()
+        # Built once: the loop is reused for every batch (sequential, in the sink thread).
+        self._retrying = retrying(
+            budget_seconds=budget_seconds,
+            on_retry=report_retry(
+                metrics.retries, stage="remote_write", log=log, what="remote write"
+            ),
+            sleep=sleep,
+        )
+        self._session = session_for(url)
         self._session.headers.update(headers)
         self._session.auth = auth
         self._session.verify = verify
 
     def send(self, body: bytes) -> None:
         """Deliver one batch or raise DeliveryError (retryable=True: receiver unavailable)."""
-        loop = retrying(
-            budget_seconds=self._budget,
-            on_retry=report_retry(
-                self._metrics.retries, stage="remote_write", log=log, what="remote write"
-            ),
-            sleep=self._sleep,
-        )
         try:
-            response = loop(self._post, body)
+            response = self._retrying(self._post, body)
         except (RetryableStatusError, requests.RequestException) as error:
             raise DeliveryError(f"receiver unavailable: {error}", retryable=True) from None
         if not 200 <= response.status_code < 300:
@@ -63,6 +62,7 @@ class RemoteWriter:
         self._session.close()
 
     def _post(self, body: bytes) -> requests.Response:
-        response = self._session.post(self._url, data=body, timeout=self._timeout)
+        response = self._session.post(self._url, data=body, timeout=self._timeout, stream=True)
+        read_body(response)
         check_status(response)
         return response

@@ -7,11 +7,12 @@ labels, and the allowlisted keys as `label_*` / `annotation_*`. A series is a tu
 """
 
 from collections.abc import Mapping
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from flowkeeper.backfill.allowlist import KeyFilter
 from flowkeeper.backfill.kinds import Kind
 from flowkeeper.backfill.labelnames import prometheus_labels
+from flowkeeper.backfill.objects import ObjectMeta
 
 Series = tuple[tuple[str, str], ...]
 
@@ -55,21 +56,19 @@ def kind_series_spec(
     )
 
 
-def object_series(spec: KindSeriesSpec, metadata: Mapping[str, Any]) -> ObjectSeries | None:
+def object_series(spec: KindSeriesSpec, metadata: ObjectMeta) -> ObjectSeries | None:
     """The object's two series, or None when it has no name (it cannot be identified)."""
-    name = metadata.get("name")
+    name = metadata.name
     if not name:
         return None
     identity = [(spec.kind.singular, name), *spec.external]
-    if spec.kind.namespaced and metadata.get("namespace"):
-        identity.append(("namespace", metadata["namespace"]))
-    if metadata.get("uid"):
-        identity.append(("uid", metadata["uid"]))
+    if spec.kind.namespaced and metadata.namespace:
+        identity.append(("namespace", metadata.namespace))
+    if metadata.uid:
+        identity.append(("uid", metadata.uid))
 
-    labels, empty_labels = _kept(spec.labels.select(metadata.get("labels") or {}))
-    annotations, empty_annotations = _kept(
-        spec.annotations.select(metadata.get("annotations") or {})
-    )
+    labels, empty_labels = _kept(spec.labels.select(metadata.labels or {}))
+    annotations, empty_annotations = _kept(spec.annotations.select(metadata.annotations or {}))
     last_applied = 0
     if LAST_APPLIED in annotations:
         del annotations[LAST_APPLIED]

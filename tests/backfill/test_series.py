@@ -1,5 +1,7 @@
+import msgspec
 from flowkeeper.backfill.allowlist import parse_allowlist
 from flowkeeper.backfill.kinds import KINDS
+from flowkeeper.backfill.objects import ObjectMeta
 from flowkeeper.backfill.series import kind_series_spec, object_series
 
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
@@ -15,6 +17,11 @@ def spec(kind="pods", labels="*=[*]", annotations="*=[*]", external=None):
     )
 
 
+def series_of(kind_spec, metadata):
+    """The series of `metadata`, given as the JSON dict the API sends."""
+    return object_series(kind_spec, msgspec.convert(metadata, ObjectMeta))
+
+
 POD = {
     "name": "web-1",
     "namespace": "shop",
@@ -26,7 +33,7 @@ POD = {
 
 
 def test_pod_gives_labels_and_annotations_series_sorted_with_identity():
-    built = object_series(spec(external={"cluster": "eu1"}), POD)
+    built = series_of(spec(external={"cluster": "eu1"}), POD)
     assert built is not None
     assert built.labels == (
         ("__name__", "kube_pod_labels"),
@@ -50,7 +57,7 @@ def test_pod_gives_labels_and_annotations_series_sorted_with_identity():
 
 
 def test_last_applied_configuration_is_never_exported_even_when_allowlisted():
-    built = object_series(spec(annotations=f"pods=[{LAST_APPLIED}]"), POD)
+    built = series_of(spec(annotations=f"pods=[{LAST_APPLIED}]"), POD)
     assert built is not None
     assert built.annotations == (
         ("__name__", "kube_pod_annotations"),
@@ -61,7 +68,7 @@ def test_last_applied_configuration_is_never_exported_even_when_allowlisted():
 
 
 def test_default_annotation_allowlist_keeps_identity_only():
-    built = object_series(spec(annotations=""), POD)
+    built = series_of(spec(annotations=""), POD)
     assert built is not None
     assert [name for name, _ in built.annotations] == ["__name__", "namespace", "pod", "uid"]
     assert built.last_applied_dropped == 0
@@ -69,7 +76,7 @@ def test_default_annotation_allowlist_keeps_identity_only():
 
 def test_cluster_scoped_kind_has_no_namespace_label():
     node = {"name": "n1", "uid": "u-9", "labels": {"kubernetes.io/hostname": "n1"}}
-    built = object_series(spec("nodes"), node)
+    built = series_of(spec("nodes"), node)
     assert built is not None
     assert built.labels == (
         ("__name__", "kube_node_labels"),
@@ -80,7 +87,7 @@ def test_cluster_scoped_kind_has_no_namespace_label():
 
 
 def test_kind_name_is_singular_lower_case():
-    built = object_series(spec("persistentvolumeclaims"), {"name": "data", "namespace": "db"})
+    built = series_of(spec("persistentvolumeclaims"), {"name": "data", "namespace": "db"})
     assert built is not None
     assert built.labels == (
         ("__name__", "kube_persistentvolumeclaim_labels"),
@@ -90,17 +97,17 @@ def test_kind_name_is_singular_lower_case():
 
 
 def test_colliding_keys_get_suffixes():
-    built = object_series(spec(), {"name": "p", "labels": {"a.b": "1", "a/b": "2"}})
+    built = series_of(spec(), {"name": "p", "labels": {"a.b": "1", "a/b": "2"}})
     assert built is not None
     assert ("label_a_b_conflict1", "1") in built.labels
     assert ("label_a_b_conflict2", "2") in built.labels
 
 
 def test_upper_case_external_label_still_sorts_before_name():
-    built = object_series(spec(external={"Region": "eu"}), {"name": "p", "namespace": "n"})
+    built = series_of(spec(external={"Region": "eu"}), {"name": "p", "namespace": "n"})
     assert built is not None
     assert [name for name, _ in built.labels] == ["Region", "__name__", "namespace", "pod"]
 
 
 def test_object_without_name_is_skipped():
-    assert object_series(spec(), {"namespace": "x"}) is None
+    assert series_of(spec(), {"namespace": "x"}) is None
