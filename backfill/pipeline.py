@@ -18,6 +18,7 @@ from flowkeeper.backfill.kinds import Kind
 from flowkeeper.backfill.lister import Page
 from flowkeeper.backfill.metrics import RunMetrics
 from flowkeeper.backfill.series import KindSeriesSpec, Series, object_series
+from flowkeeper.backfill.sharding import UNSHARDED, Shard
 
 log = logging.getLogger("flowkeeper.backfill")
 
@@ -95,8 +96,10 @@ class Pipeline:
         sink: Sink,
         batch_size: int,
         metrics: RunMetrics,
+        shard: Shard = UNSHARDED,
     ) -> None:
         self._specs = specs
+        self._shard = shard
         self._source = source
         self._sink = sink
         self._batch_size = batch_size
@@ -166,7 +169,11 @@ class Pipeline:
                 report.objects = report.series = 0
                 batch = []
             empty = last_applied = skipped = 0
-            for metadata in page.items:
+            items = page.items
+            if self._shard.sharded:
+                # Other shards' objects: theirs to send, not skipped (KSM's partition by uid).
+                items = [metadata for metadata in items if self._shard.keeps(metadata.uid)]
+            for metadata in items:
                 built = object_series(spec, metadata)
                 if built is None:
                     skipped += 1

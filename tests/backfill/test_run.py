@@ -102,9 +102,11 @@ def test_gone_mid_kind_restarts_the_kind_and_loses_nothing(run, capsys):
     assert sorted(set(names(receiver, "kube_pod_labels"))) == expected
     summary = receiver.requests[-1].series()
     restarts = [s for s in summary if s["__name__"] == "kube_backfill_list_restarts_total"]
-    assert restarts == [{"__name__": "kube_backfill_list_restarts_total", "kind": "pods"}]
+    assert restarts == [
+        {"__name__": "kube_backfill_list_restarts_total", "kind": "pods", "shard": "0"}
+    ]
     objects = [s for s in summary if s["__name__"] == "kube_backfill_objects"]
-    assert objects == [{"__name__": "kube_backfill_objects", "kind": "pods"}]
+    assert objects == [{"__name__": "kube_backfill_objects", "kind": "pods", "shard": "0"}]
     values = {
         ts.labels[0].value: ts.samples[0].value
         for ts in receiver.requests[-1].write_request().timeseries
@@ -186,7 +188,9 @@ def test_summary_series_carry_external_labels_and_success_timestamp(run):
         "k8s_backfill_batches_total",
     }
     assert all(s["cluster"] == "eu1" for s in summary)
-    assert {"__name__": "k8s_backfill_series", "cluster": "eu1", "kind": "nodes"} in summary
+    assert {"__name__": "k8s_backfill_series", "cluster": "eu1", "kind": "nodes", "shard": "0"} in (
+        summary
+    )
     assert any(s["__name__"] == "k8s_node_labels" for s in receiver.all_series())
 
 
@@ -241,7 +245,7 @@ def test_dry_run_prints_prometheus_text(tmp_path, monkeypatch, capsys):
     ]
     assert int(timestamp) > 1_600_000_000_000
     assert "# TYPE kube_backfill_objects gauge" in lines
-    assert 'kube_backfill_objects{kind="pods"} 2' in [line.rsplit(" ", 1)[0] for line in lines]
+    assert 'kube_backfill_objects{kind="pods",shard="0"} 2' in [line.rsplit(" ", 1)[0] for line in lines]
 
 
 def test_json_log_lines_are_one_object_each(run, capsys):
