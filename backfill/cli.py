@@ -23,7 +23,7 @@ from flowkeeper.backfill.lister import Lister
 from flowkeeper.backfill.metrics import RunMetrics
 from flowkeeper.backfill.pipeline import Pipeline, RunReport
 from flowkeeper.backfill.sender import RemoteWriter
-from flowkeeper.backfill.series import kind_series_spec
+from flowkeeper.backfill.series import SeriesLimits, kind_series_spec
 from flowkeeper.backfill.settings import PROG, Settings, parse_settings
 from flowkeeper.backfill.sinks import RemoteWriteSink, TextSink
 
@@ -64,9 +64,20 @@ def run(settings: Settings, connection: ApiConnection) -> int:
             labels=settings.labels_allowlist.for_kind(resource),
             annotations=settings.annotations_allowlist.for_kind(resource),
             external=dict(settings.external_labels),
+            limits=SeriesLimits(
+                max_value_bytes=settings.max_label_value_length,
+                max_labels=settings.max_labels_per_series,
+            ),
         )
         for resource in settings.resources
     ]
+    for spec in [s for s in specs if not s.families]:
+        # KSM emits nothing for a kind whose two allowlists are empty: no need to list it.
+        log.warning(
+            "kind not listed: its labels and annotations allowlists are both empty",
+            extra={"fields": {"kind": spec.kind.plural}},
+        )
+        specs.remove(spec)
     lister = Lister(
         connection,
         user_agent=agent,
@@ -187,6 +198,7 @@ def _log_summary(report: RunReport, success: bool, seconds: float) -> None:
         "objects": objects,
         "series": sum(k.series for k in report.kinds),
         "delivered_series": sum(k.delivered_series for k in report.kinds),
+        "refused_series": sum(k.refused_series for k in report.kinds),
         "batches": sum(k.batches for k in report.kinds),
         "failed_batches": sum(k.failed_batches for k in report.kinds),
         "failed_kinds": ",".join(k.kind for k in report.kinds if k.error),

@@ -6,7 +6,7 @@ test checks the generated module is what the .proto produces).
 
 from collections.abc import Iterable, Mapping
 
-import cramjam
+import snappy
 from flowkeeper.backfill import remote_pb2
 from flowkeeper.backfill.series import Series
 
@@ -42,7 +42,7 @@ def encode_samples(samples: Iterable[tuple[Series, float]], timestamp_ms: int) -
 
 def compress(payload: bytes) -> bytes:
     """Snappy block format (not the framed format, which receivers refuse)."""
-    return bytes(cramjam.snappy.compress_raw(payload))
+    return bytes(snappy.compress(payload))
 
 
 def encode_batch(series: Iterable[Series], timestamp_ms: int, value: float = 1.0) -> bytes:

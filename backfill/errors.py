@@ -19,3 +19,16 @@ class DeliveryError(RuntimeError):
     def __init__(self, message: str, *, retryable: bool) -> None:
         super().__init__(message)
         self.retryable = retryable
+
+
+class RefusedError(DeliveryError):
+    """The receiver refused the batch's content (400): some series in it are invalid for it.
+    The batch is bisected to isolate them; `message` is the receiver's explanation."""
+
+    def __init__(self, message: str, *, receiver_message: str) -> None:
+        super().__init__(message, retryable=False)
+        self.receiver_message = receiver_message
+
+
+class Interrupted(Exception):  # noqa: N818 (not an error: the run was asked to stop)
+    """SIGTERM arrived: stop waiting and end the run."""

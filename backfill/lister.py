@@ -29,6 +29,10 @@ METADATA_ACCEPT = (
     "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json"
 )
 GONE = 410
+_HINTS = {
+    401: " (the API server did not accept the credentials)",
+    403: " (grant `list` on {kind} to the service account, or leave it out of --resources)",
+}
 MAX_RESTARTS = 3
 
 
@@ -94,8 +98,9 @@ class Lister:
                 token, restarted = "", True
                 continue
             if response.status_code != 200:
+                hint = _HINTS.get(response.status_code, "").format(kind=kind.plural)
                 raise ApiError(
-                    f"LIST {kind.plural}: HTTP {response.status_code} {_message(response)}",
+                    f"LIST {kind.plural}: HTTP {response.status_code} {_message(response)}{hint}",
                     unavailable=False,
                 )
             try:
@@ -112,18 +117,14 @@ class Lister:
     def close(self) -> None:
         self._session.close()
 
-    def _get(
-        self, kind: Kind, params: dict[str, str | int]
-    ) -> tuple[requests.Response, bytes]:
+    def _get(self, kind: Kind, params: dict[str, str | int]) -> tuple[requests.Response, bytes]:
         url = f"{self._server}{kind.list_path}"
         try:
             return self._retrying(self._attempt, url, params)
         except (RetryableStatusError, requests.RequestException) as error:
             raise ApiError(f"LIST {kind.plural}: {error}", unavailable=True) from None
 
-    def _attempt(
-        self, url: str, params: dict[str, str | int]
-    ) -> tuple[requests.Response, bytes]:
+    def _attempt(self, url: str, params: dict[str, str | int]) -> tuple[requests.Response, bytes]:
         response = self._session.get(url, params=params, timeout=self._timeout, stream=True)
         body = read_body(response)
         check_status(response)

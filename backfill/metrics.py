@@ -5,9 +5,12 @@ registry becomes the summary series sent to the receiver, so the two can never d
 """
 
 from flowkeeper.backfill.series import Series
-from prometheus_client import CollectorRegistry, Counter, Gauge
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 _CREATED_SUFFIX = "_created"
+# Remote-write requests: milliseconds on loopback, seconds behind a busy gateway, up to the
+# request timeout (30 s by default).
+REQUEST_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 
 
 class RunMetrics:
@@ -37,9 +40,28 @@ class RunMetrics:
             ["kind"],
             registry=self.registry,
         )
+        self.refused = Counter(
+            "backfill_refused_series",
+            "Series the receiver refused (400), isolated by bisecting their batch, by kind.",
+            ["kind"],
+            registry=self.registry,
+        )
+        self.sent_bytes = Counter(
+            "backfill_sent_bytes",
+            "Remote-write request bodies sent, snappy-compressed and raw (protobuf) sizes.",
+            ["encoding"],
+            registry=self.registry,
+        )
+        self.request_duration = Histogram(
+            "backfill_request_duration_seconds",
+            "Duration of remote-write HTTP requests (each attempt), whatever the answer.",
+            buckets=REQUEST_BUCKETS,
+            registry=self.registry,
+        )
         self.retries = Counter(
             "backfill_retries",
-            "Retried HTTP attempts by stage (list, remote_write), reason (429, 5xx, connection).",
+            "Retried HTTP attempts by stage (list, remote_write) and reason "
+            "(429, 5xx, connection, timeout).",
             ["stage", "reason"],
             registry=self.registry,
         )
@@ -61,6 +83,19 @@ class RunMetrics:
             ["reason"],
             registry=self.registry,
         )
+        self.altered_values = Counter(
+            "backfill_altered_values",
+            "Values changed to fit the receiver: truncated to --max-label-value-length, or "
+            "invalid_utf8 (lone surrogates replaced by U+FFFD).",
+            ["kind", "reason"],
+            registry=self.registry,
+        )
+        self.limited_series = Counter(
+            "backfill_limited_series",
+            "Series that lost labels to --max-labels-per-series (identity labels are kept).",
+            ["kind"],
+            registry=self.registry,
+        )
         self.skipped_objects = Counter(
             "backfill_skipped_objects",
             "Objects without a name, which cannot be identified.",
@@ -69,6 +104,11 @@ class RunMetrics:
         )
         self.duration = Gauge(
             "backfill_duration_seconds", "Duration of the run.", registry=self.registry
+        )
+        self.success = Gauge(
+            "backfill_success",
+            "1 when the run delivered every batch, 0 when it failed or was interrupted.",
+            registry=self.registry,
         )
         self.last_success = Gauge(
             "backfill_last_success_timestamp_seconds",

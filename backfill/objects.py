@@ -7,6 +7,8 @@ structs are `gc=False` (they hold only strings and dicts of strings, so they can
 cycles), which keeps them out of the garbage collector's generations.
 """
 
+from collections.abc import Mapping
+
 import msgspec
 
 
@@ -34,6 +36,7 @@ class _ObjectList(msgspec.Struct, gc=False):
 
 
 _DECODER = msgspec.json.Decoder(_ObjectList)
+_ANY_JSON = msgspec.json.Decoder()
 _EMPTY = ObjectMeta()
 
 
@@ -49,7 +52,53 @@ def decode_list(body: bytes) -> tuple[list[ObjectMeta], str]:
     """
     try:
         document = _DECODER.decode(body)
+    except msgspec.ValidationError:
+        return _decode_leniently(body)
     except msgspec.DecodeError as error:
         raise PageError(str(error)) from None
     items = [item.metadata or _EMPTY for item in document.items or ()]
     return items, document.metadata.continue_ if document.metadata else ""
+
+
+def _decode_leniently(body: bytes) -> tuple[list[ObjectMeta], str]:
+    """Valid JSON with a field of an unexpected type somewhere (never seen from
+    kube-apiserver): decoded untyped, one object at a time, so one odd object does not cost
+    the whole page."""
+    document = _ANY_JSON.decode(body)
+    if not isinstance(document, dict):
+        raise PageError(f"expected a JSON object, got {type(document).__name__}")
+    items = document.get("items")
+    metadata = [
+        metadata_from(item.get("metadata") if isinstance(item, dict) else None)
+        for item in (items if isinstance(items, list) else ())
+    ]
+    meta = document.get("metadata")
+    token = meta.get("continue") if isinstance(meta, dict) else None
+    return metadata, token if isinstance(token, str) else ""
+
+
+def metadata_from(raw: object) -> ObjectMeta:
+    """`metadata` from untyped JSON: a field of the wrong type reads as absent, a label or
+    annotation value that is not a string as its text (null as empty)."""
+    if not isinstance(raw, Mapping):
+        return _EMPTY
+    return ObjectMeta(
+        name=_text(raw.get("name")),
+        namespace=_text(raw.get("namespace")),
+        uid=_text(raw.get("uid")),
+        labels=_strings(raw.get("labels")),
+        annotations=_strings(raw.get("annotations")),
+    )
+
+
+def _text(value: object) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _strings(mapping: object) -> dict[str, str] | None:
+    if not isinstance(mapping, Mapping):
+        return None
+    return {
+        str(key): value if isinstance(value, str) else ("" if value is None else str(value))
+        for key, value in mapping.items()
+    }

@@ -17,8 +17,9 @@ from flowkeeper.backfill.errors import ApiError, DeliveryError
 from flowkeeper.backfill.kinds import Kind
 from flowkeeper.backfill.lister import Page
 from flowkeeper.backfill.metrics import RunMetrics
-from flowkeeper.backfill.series import KindSeriesSpec, Series, object_series
+from flowkeeper.backfill.series import KindSeriesSpec, ObjectSeries, Series, object_series
 from flowkeeper.backfill.sharding import UNSHARDED, Shard
+from flowkeeper.backfill.sinks import WriteOutcome
 
 log = logging.getLogger("flowkeeper.backfill")
 
@@ -30,7 +31,7 @@ class PageSource(Protocol):
 class Sink(Protocol):
     """Where batches go: the remote-write receiver, or stdout for `--dry-run`."""
 
-    def write(self, spec: KindSeriesSpec, batch: Sequence[Series]) -> None: ...
+    def write(self, spec: KindSeriesSpec, batch: Sequence[Series]) -> WriteOutcome: ...
 
     def end_kind(self, spec: KindSeriesSpec) -> None: ...
 
@@ -41,6 +42,7 @@ class KindReport:
     objects: int = 0
     series: int = 0
     delivered_series: int = 0
+    refused_series: int = 0
     batches: int = 0
     failed_batches: int = 0
     seconds: float = 0.0
@@ -55,7 +57,7 @@ class RunReport:
     @property
     def success(self) -> bool:
         return not self.receiver_unavailable and not any(
-            k.error or k.failed_batches for k in self.kinds
+            k.error or k.failed_batches or k.refused_series for k in self.kinds
         )
 
 
@@ -87,6 +89,21 @@ class _KindEnd:
 _END = None
 
 
+class _PageTally:
+    """What one page's objects lost or had altered; counted in the metrics once per page."""
+
+    def __init__(self) -> None:
+        self.empty = self.last_applied = self.truncated = self.invalid = 0
+        self.limited = self.skipped = 0
+
+    def add(self, built: ObjectSeries) -> None:
+        self.empty += built.empty_values_dropped
+        self.last_applied += built.last_applied_dropped
+        self.truncated += built.truncated_values
+        self.invalid += built.invalid_utf8_values
+        self.limited += built.label_limited_series
+
+
 class Pipeline:
     def __init__(
         self,
@@ -109,6 +126,7 @@ class Pipeline:
         self._abort = threading.Event()
         self._report = RunReport()
         self._logged_drops: set[str] = set()
+        self._first_refused_logged = False
 
     def run(self) -> RunReport:
         threads = [
@@ -141,7 +159,11 @@ class Pipeline:
                     self._pages.put(_Listed(spec))
                 except ApiError as error:
                     self._metrics.list_failures.labels(kind=spec.kind.plural).inc()
-                    log.error("LIST failed", extra={"fields": {"error": str(error)}})
+                    fields = {"kind": spec.kind.plural, "error": str(error)}
+                    if error.unavailable:
+                        log.error("LIST failed", extra={"fields": fields})
+                    else:  # refused (403, 404...): the other kinds go on
+                        log.warning("kind skipped: LIST refused", extra={"fields": fields})
                     self._pages.put(_Listed(spec, str(error)))
                     if error.unavailable:
                         unavailable = f"not listed: API unavailable ({error})"
@@ -168,7 +190,7 @@ class Pipeline:
             if page.restarted:
                 report.objects = report.series = 0
                 batch = []
-            empty = last_applied = skipped = 0
+            tally = _PageTally()
             items = page.items
             if self._shard.sharded:
                 # Other shards' objects: theirs to send, not skipped (KSM's partition by uid).
@@ -176,26 +198,36 @@ class Pipeline:
             for metadata in items:
                 built = object_series(spec, metadata)
                 if built is None:
-                    skipped += 1
+                    tally.skipped += 1
                     continue
                 report.objects += 1
-                report.series += 2
-                empty += built.empty_values_dropped
-                last_applied += built.last_applied_dropped
-                for series in (built.labels, built.annotations):
+                tally.add(built)
+                for series in built.series:
+                    report.series += 1
                     batch.append(series)
                     if len(batch) == self._batch_size:
                         self._batches.put(_Batch(spec, batch))
                         batch = []
-            self._count_drops(spec.kind.plural, empty, last_applied, skipped)
+            self._count_drops(spec.kind.plural, tally)
 
-    def _count_drops(self, kind: str, empty: int, last_applied: int, skipped: int) -> None:
-        for reason, count in (("empty_value", empty), ("last_applied_configuration", last_applied)):
+    def _count_drops(self, kind: str, tally: "_PageTally") -> None:
+        metrics = self._metrics
+        for reason, count in (
+            ("empty_value", tally.empty),
+            ("last_applied_configuration", tally.last_applied),
+        ):
             if count:
-                self._metrics.dropped_values.labels(reason=reason).inc(count)
+                metrics.dropped_values.labels(reason=reason).inc(count)
                 self._log_first(reason, kind, "values not exported")
-        if skipped:
-            self._metrics.skipped_objects.labels(kind=kind).inc(skipped)
+        for reason, count in (("truncated", tally.truncated), ("invalid_utf8", tally.invalid)):
+            if count:
+                metrics.altered_values.labels(kind=kind, reason=reason).inc(count)
+                self._log_first(reason, kind, "values altered to fit the receiver")
+        if tally.limited:
+            metrics.limited_series.labels(kind=kind).inc(tally.limited)
+            self._log_first("max_labels_per_series", kind, "series cut to the label limit")
+        if tally.skipped:
+            metrics.skipped_objects.labels(kind=kind).inc(tally.skipped)
             self._log_first("no_name", kind, "objects without a name skipped")
 
     def _log_first(self, reason: str, kind: str, message: str) -> None:
@@ -206,21 +238,21 @@ class Pipeline:
 
     # Stage 3 (thread): delivery.
     def _deliver(self) -> None:
-        batches = failed = delivered = 0
+        tally = KindReport("")
         while (item := self._batches.get()) is not _END:
             if isinstance(item, _KindEnd):
-                self._end_kind(item, batches, failed, delivered)
-                batches = failed = delivered = 0
+                self._end_kind(item, tally)
+                tally = KindReport("")
                 continue
-            batches += 1
+            tally.batches += 1
             if self._abort.is_set():
-                failed += 1
+                tally.failed_batches += 1
                 self._fail(item)
                 continue
             try:
-                self._sink.write(item.spec, item.series)
+                outcome = self._sink.write(item.spec, item.series)
             except DeliveryError as error:
-                failed += 1
+                tally.failed_batches += 1
                 self._fail(item)
                 log.error(
                     "batch not delivered",
@@ -230,29 +262,53 @@ class Pipeline:
                     self._report.receiver_unavailable = True
                     self._abort.set()
                 continue
-            delivered += len(item.series)
-            self._metrics.batches.labels(result="delivered").inc()
+            tally.delivered_series += len(item.series) - outcome.refused
+            if outcome.refused:
+                tally.refused_series += outcome.refused
+                self._refused(item.spec, outcome)
+            else:
+                self._metrics.batches.labels(result="delivered").inc()
+
+    def _refused(self, spec: KindSeriesSpec, outcome: WriteOutcome) -> None:
+        self._metrics.batches.labels(result="refused").inc()
+        self._metrics.refused.labels(kind=spec.kind.plural).inc(outcome.refused)
+        if self._first_refused_logged:
+            return
+        # Logged once per run, with what identifies the series; the counter has the totals.
+        self._first_refused_logged = True
+        labels = dict(outcome.first_refused)
+        identity = {"__name__": labels.get("__name__", "")}
+        identity.update((name, labels.get(name, "")) for name in spec.kind.identity_labels)
+        fields = {
+            "kind": spec.kind.plural,
+            "series": ",".join(f"{k}={v}" for k, v in identity.items()),
+            "receiver_message": outcome.message,
+            "first": True,
+        }
+        log.error("series refused by the receiver", extra={"fields": fields})
 
     def _fail(self, batch: _Batch) -> None:
         self._metrics.batches.labels(result="failed").inc()
         self._metrics.undelivered.labels(kind=batch.spec.kind.plural).inc(len(batch.series))
 
-    def _end_kind(self, end: _KindEnd, batches: int, failed: int, delivered: int) -> None:
+    def _end_kind(self, end: _KindEnd, tally: KindReport) -> None:
         report = end.report
-        report.batches, report.failed_batches = batches, failed
-        report.delivered_series = delivered
+        report.batches, report.failed_batches = tally.batches, tally.failed_batches
+        report.delivered_series = tally.delivered_series
+        report.refused_series = tally.refused_series
         report.seconds = round(time.monotonic() - end.started, 3)
         self._sink.end_kind(end.spec)
         self._report.kinds.append(report)
         self._metrics.objects.labels(kind=report.kind).set(report.objects)
         self._metrics.series.labels(kind=report.kind).set(report.series)
-        fields = {
+        fields: dict[str, object] = {
             "kind": report.kind,
             "objects": report.objects,
             "series": report.series,
-            "delivered_series": delivered,
-            "batches": batches,
-            "failed_batches": failed,
+            "delivered_series": report.delivered_series,
+            "refused_series": report.refused_series,
+            "batches": report.batches,
+            "failed_batches": report.failed_batches,
             "seconds": report.seconds,
         }
         if report.error:

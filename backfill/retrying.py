@@ -57,9 +57,11 @@ def check_status(response: requests.Response) -> None:
 
 
 def retry_reason(error: BaseException | None) -> str:
-    """Metric label for why an attempt is retried: `429`, `5xx` or `connection`."""
+    """Metric label for why an attempt is retried: `429`, `5xx`, `timeout` or `connection`."""
     if isinstance(error, RetryableStatusError):
         return "429" if error.status == TOO_MANY_REQUESTS else "5xx"
+    if isinstance(error, requests.Timeout):
+        return "timeout"
     return "connection"
 
 

@@ -5,14 +5,15 @@ import time
 from collections.abc import Callable, Mapping
 
 import requests
-from flowkeeper.backfill.errors import DeliveryError
+from flowkeeper.backfill.errors import DeliveryError, RefusedError
 from flowkeeper.backfill.httpsession import read_body, session_for
 from flowkeeper.backfill.metrics import RunMetrics
 from flowkeeper.backfill.retrying import RetryableStatusError, check_status, report_retry, retrying
 
 log = logging.getLogger("flowkeeper.backfill.sender")
 
-_BODY_EXCERPT = 200
+_BODY_EXCERPT = 300
+BAD_REQUEST = 400
 
 
 class RemoteWriter:
@@ -32,6 +33,10 @@ class RemoteWriter:
     ) -> None:
         self._url = url
         self._timeout = timeout
+        self._metrics = metrics
+        # Children looked up once, not per request.
+        self._sent_snappy = metrics.sent_bytes.labels(encoding="snappy")
+        self._sent_raw = metrics.sent_bytes.labels(encoding="raw")
         # Built once: the loop is reused for every batch (sequential, in the sink thread).
         self._retrying = retrying(
             budget_seconds=budget_seconds,
@@ -45,24 +50,32 @@ class RemoteWriter:
         self._session.auth = auth
         self._session.verify = verify
 
-    def send(self, body: bytes) -> None:
-        """Deliver one batch or raise DeliveryError (retryable=True: receiver unavailable)."""
+    def send(self, body: bytes, *, raw_bytes: int = 0) -> None:
+        """Deliver one batch or raise DeliveryError (retryable=True: receiver unavailable;
+        RefusedError: the receiver refused the content with 400)."""
         try:
-            response = self._retrying(self._post, body)
+            response = self._retrying(self._post, body, raw_bytes)
         except (RetryableStatusError, requests.RequestException) as error:
             raise DeliveryError(f"receiver unavailable: {error}", retryable=True) from None
-        if not 200 <= response.status_code < 300:
-            excerpt = response.text[:_BODY_EXCERPT].strip()
-            raise DeliveryError(
-                f"receiver refused the batch: HTTP {response.status_code} {excerpt}",
-                retryable=False,
-            )
+        if 200 <= response.status_code < 300:
+            return
+        excerpt = response.text[:_BODY_EXCERPT].strip()
+        message = f"receiver refused the batch: HTTP {response.status_code} {excerpt}"
+        if response.status_code == BAD_REQUEST:
+            raise RefusedError(message, receiver_message=excerpt)
+        raise DeliveryError(message, retryable=False)
 
     def close(self) -> None:
         self._session.close()
 
-    def _post(self, body: bytes) -> requests.Response:
-        response = self._session.post(self._url, data=body, timeout=self._timeout, stream=True)
-        read_body(response)
+    def _post(self, body: bytes, raw_bytes: int) -> requests.Response:
+        self._sent_snappy.inc(len(body))
+        self._sent_raw.inc(raw_bytes)
+        started = time.monotonic()
+        try:
+            response = self._session.post(self._url, data=body, timeout=self._timeout, stream=True)
+            read_body(response)
+        finally:
+            self._metrics.request_duration.observe(time.monotonic() - started)
         check_status(response)
         return response

@@ -1,23 +1,45 @@
-"""Object metadata to the two kube-state-metrics style series of that object (pure).
+"""Object metadata to the kube-state-metrics series of that object (pure).
 
-Every object gives `<prefix>_<kind>_labels` and `<prefix>_<kind>_annotations`, each carrying
-the identity labels (`namespace` for namespaced kinds, `<kind>=<name>`, `uid`), the external
-labels, and the allowlisted keys as `label_*` / `annotation_*`. A series is a tuple of
-(name, value) pairs sorted by name with `__name__` included, as remote write requires.
+An object gives `<prefix>_<kind>_labels` and `<prefix>_<kind>_annotations`, each only when
+the kind's allowlist for that family is not empty (KSM emits no series otherwise). A series
+carries the kind's identity labels (KSM's `desc<Kind>LabelsDefaultLabels`), the external
+labels and the allowlisted keys as `label_*` / `annotation_*`, named and conflict-suffixed
+with the empty-valued keys included (as KSM does), then empty values left out (Prometheus
+treats an empty value as an absent label). A series is a tuple of (name, value) pairs sorted
+by name with `__name__` included, as remote write requires.
+
+Values are made safe for any receiver: lone surrogates (from `"\\ud800"` in JSON) become
+U+FFFD, values longer than the limit in UTF-8 bytes are cut on a character boundary, and a
+series over the label-count limit keeps its identity labels and the first other labels in
+sorted order. Each of these is counted.
 """
 
+import re
 from collections.abc import Mapping
 from typing import NamedTuple
 
 from flowkeeper.backfill.allowlist import KeyFilter
 from flowkeeper.backfill.kinds import Kind
-from flowkeeper.backfill.labelnames import prometheus_labels
+from flowkeeper.backfill.labelnames import label_names
 from flowkeeper.backfill.objects import ObjectMeta
 
 Series = tuple[tuple[str, str], ...]
 
 # Never exported: it is a full copy of the object, often hundreds of KiB.
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_REPLACEMENT = "\ufffd"
+
+
+class SeriesLimits(NamedTuple):
+    """Receiver limits: `max_value_bytes` (0 = none), `max_labels` per series incl.
+    `__name__` (0 = none)."""
+
+    max_value_bytes: int = 2048
+    max_labels: int = 0
+
+
+DEFAULT_LIMITS = SeriesLimits()
 
 
 class KindSeriesSpec(NamedTuple):
@@ -29,13 +51,37 @@ class KindSeriesSpec(NamedTuple):
     labels: KeyFilter
     annotations: KeyFilter
     external: tuple[tuple[str, str], ...]
+    limits: SeriesLimits = DEFAULT_LIMITS
+
+    @property
+    def families(self) -> int:
+        """How many series each object gives (0, 1 or 2)."""
+        return int(self.labels.emits) + int(self.annotations.emits)
 
 
 class ObjectSeries(NamedTuple):
-    labels: Series
-    annotations: Series
-    empty_values_dropped: int
-    last_applied_dropped: int
+    """The object's series (None for a family not emitted) and what was altered or left out."""
+
+    labels: Series | None
+    annotations: Series | None
+    empty_values_dropped: int = 0
+    last_applied_dropped: int = 0
+    truncated_values: int = 0
+    invalid_utf8_values: int = 0
+    label_limited_series: int = 0
+
+    @property
+    def series(self) -> tuple[Series, ...]:
+        return tuple(s for s in (self.labels, self.annotations) if s is not None)
+
+
+class _Tally:
+    """Counts for one object (mutable, local to one call)."""
+
+    __slots__ = ("empty", "invalid", "last_applied", "limited", "truncated")
+
+    def __init__(self) -> None:
+        self.empty = self.last_applied = self.truncated = self.invalid = self.limited = 0
 
 
 def kind_series_spec(
@@ -45,6 +91,7 @@ def kind_series_spec(
     labels: KeyFilter,
     annotations: KeyFilter,
     external: Mapping[str, str],
+    limits: SeriesLimits = DEFAULT_LIMITS,
 ) -> KindSeriesSpec:
     return KindSeriesSpec(
         kind=kind,
@@ -53,43 +100,95 @@ def kind_series_spec(
         labels=labels,
         annotations=annotations,
         external=tuple(external.items()),
+        limits=limits,
     )
 
 
 def object_series(spec: KindSeriesSpec, metadata: ObjectMeta) -> ObjectSeries | None:
-    """The object's two series, or None when it has no name (it cannot be identified)."""
-    name = metadata.name
-    if not name:
+    """The object's series, or None when it has no name (it cannot be identified)."""
+    if not metadata.name:
         return None
-    identity = [(spec.kind.singular, name), *spec.external]
-    if spec.kind.namespaced and metadata.namespace:
-        identity.append(("namespace", metadata.namespace))
-    if metadata.uid:
-        identity.append(("uid", metadata.uid))
-
-    labels, empty_labels = _kept(spec.labels.select(metadata.labels or {}))
-    annotations, empty_annotations = _kept(spec.annotations.select(metadata.annotations or {}))
-    last_applied = 0
-    if LAST_APPLIED in annotations:
-        del annotations[LAST_APPLIED]
-        last_applied = 1
+    tally = _Tally()
+    limit = spec.limits.max_value_bytes
+    identity = [*spec.external]
+    for label, field in spec.kind.identity:
+        value = getattr(metadata, field)
+        if value:
+            identity.append((label, _safe(value, limit, tally)))
+    labels = annotations = None
+    if spec.labels.emits:
+        keys = _selected(spec.labels, metadata.labels)
+        labels = _series(
+            spec, spec.labels_name, identity, prefix="label", mapping=keys, tally=tally
+        )
+    if spec.annotations.emits:
+        keys = _selected(spec.annotations, metadata.annotations)
+        annotations = _series(
+            spec, spec.annotations_name, identity, prefix="annotation", mapping=keys, tally=tally
+        )
     return ObjectSeries(
-        labels=_series(spec.labels_name, identity, prometheus_labels("label", labels)),
-        annotations=_series(
-            spec.annotations_name, identity, prometheus_labels("annotation", annotations)
-        ),
-        empty_values_dropped=empty_labels + empty_annotations,
-        last_applied_dropped=last_applied,
+        labels=labels,
+        annotations=annotations,
+        empty_values_dropped=tally.empty,
+        last_applied_dropped=tally.last_applied,
+        truncated_values=tally.truncated,
+        invalid_utf8_values=tally.invalid,
+        label_limited_series=tally.limited,
     )
 
 
-def _kept(mapping: Mapping[str, str]) -> tuple[dict[str, str], int]:
-    """The entries with a value, and how many had none."""
-    kept = {key: value for key, value in mapping.items() if value}
-    return kept, len(mapping) - len(kept)
+def _selected(keys: KeyFilter, mapping: Mapping[str, str] | None) -> Mapping[str, str]:
+    """The allowlisted entries; a missing map counts as empty."""
+    if not mapping:
+        return {}
+    return keys.select(mapping)
 
 
-def _series(name: str, identity: list[tuple[str, str]], keys: list[tuple[str, str]]) -> Series:
-    pairs = [("__name__", name), *identity, *keys]
+def _series(
+    spec: KindSeriesSpec,
+    metric: str,
+    identity: list[tuple[str, str]],
+    *,
+    prefix: str,
+    mapping: Mapping[str, str],
+    tally: _Tally,
+) -> Series:
+    limits = spec.limits
+    keyed: list[tuple[str, str]] = []
+    if mapping:
+        # Named with every key, empty-valued ones included, exactly as KSM names them.
+        names = label_names(prefix, tuple(mapping))
+        for label, (key, value) in zip(names, mapping.items(), strict=True):
+            if not value:
+                tally.empty += 1
+            elif key == LAST_APPLIED:
+                tally.last_applied += 1
+            else:
+                keyed.append((label, _safe(value, limits.max_value_bytes, tally)))
+    fixed = 1 + len(identity)
+    if limits.max_labels and fixed + len(keyed) > limits.max_labels:
+        tally.limited += 1
+        keyed.sort()
+        del keyed[max(0, limits.max_labels - fixed) :]
+    pairs = [("__name__", metric), *identity, *keyed]
     pairs.sort()
     return tuple(pairs)
+
+
+def _safe(value: str, max_bytes: int, tally: _Tally) -> str:
+    """`value` as valid UTF-8 of at most `max_bytes` bytes (0: no limit)."""
+    if value.isascii():
+        if max_bytes and len(value) > max_bytes:
+            tally.truncated += 1
+            return value[:max_bytes]
+        return value
+    if _SURROGATE.search(value):
+        tally.invalid += 1
+        value = _SURROGATE.sub(_REPLACEMENT, value)
+    if max_bytes and len(value) * 4 > max_bytes:
+        encoded = value.encode()
+        if len(encoded) > max_bytes:
+            tally.truncated += 1
+            # "ignore" drops the bytes of a character cut in the middle.
+            return encoded[:max_bytes].decode(errors="ignore")
+    return value

@@ -48,6 +48,8 @@ class Settings(NamedTuple):
     log_format: str
     timeout: float
     max_retry_seconds: float
+    max_label_value_length: int
+    max_labels_per_series: int
     shard: Shard = UNSHARDED
 
 
@@ -135,6 +137,17 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="I",
         help=f"the shard this run sends, 0..N-1 (default: {JOB_INDEX_ENV}, else 0)",
     )
+    add(
+        "--max-label-value-length",
+        metavar="BYTES",
+        help="cut longer label values (UTF-8 bytes), 0 = no limit, 0..1048576 (default: 2048)",
+    )
+    add(
+        "--max-labels-per-series",
+        metavar="N",
+        help="keep identity labels and the first other labels up to N per series (incl. "
+        "__name__), 0 = no limit (default: 0)",
+    )
     return parser
 
 
@@ -178,6 +191,16 @@ def parse_settings(argv: Sequence[str], environ: Mapping[str, str]) -> Settings:
         values.fail("bearer_token_file", "cannot be combined with basic auth")
     headers = _headers(values, has_auth=bool(bearer or username))
 
+    external = _external_labels(values, resources)
+    max_labels = int(values.number("max_labels_per_series", 0, 0, 10_000, integer=True))
+    needed = 1 + len(external) + max(len(KINDS[r].identity) for r in resources)
+    if 0 < max_labels < needed:
+        values.fail(
+            "max_labels_per_series",
+            f"must be 0 or at least {needed} (__name__, identity and external labels), "
+            f"got {max_labels}",
+        )
+
     log_format = values.text("log_format", "plain")
     if log_format not in {"plain", "json"}:
         values.fail("log_format", f"must be plain or json, got {log_format!r}")
@@ -190,7 +213,7 @@ def parse_settings(argv: Sequence[str], environ: Mapping[str, str]) -> Settings:
         metric_prefix=prefix,
         batch_size=int(values.number("batch_size", 500, 1, 50_000, integer=True)),
         page_size=int(values.number("page_size", 500, 1, 10_000, integer=True)),
-        external_labels=_external_labels(values, resources),
+        external_labels=external,
         headers=headers,
         bearer_token_file=bearer,
         basic_auth_username=username,
@@ -202,6 +225,10 @@ def parse_settings(argv: Sequence[str], environ: Mapping[str, str]) -> Settings:
         timeout=values.number("timeout", 30, 0.1, 3600),
         max_retry_seconds=values.number("max_retry_seconds", 120, 0, 86_400),
         shard=_shard(values, environ),
+        max_label_value_length=int(
+            values.number("max_label_value_length", 2048, 0, 1 << 20, integer=True)
+        ),
+        max_labels_per_series=max_labels,
     )
 
 
@@ -261,18 +288,24 @@ class _Values:
         text = self.text(dest)
         if not text:
             return default
-        kind = "an integer" if integer else "a number"
+        problem = (
+            f"must be {'an integer' if integer else 'a number'} in {_bound(low)}..{_bound(high)}"
+        )
         try:
             value = int(text) if integer else float(text)
         except ValueError:
-            self.fail(dest, f"must be {kind} in {low:g}..{high:g}, got {text!r}")
+            self.fail(dest, f"{problem}, got {text!r}")
         if not low <= value <= high:
-            self.fail(dest, f"must be {kind} in {low:g}..{high:g}, got {text!r}")
+            self.fail(dest, f"{problem}, got {text!r}")
         return value
 
     def allowlist(self, dest: str, default: str) -> Allowlist:
         flag = f"--{dest.replace('_', '-')} ({ENV_PREFIX}{dest.upper()})"
         return parse_allowlist(flag, self.text(dest, default))
+
+
+def _bound(number: float) -> str:
+    return str(int(number)) if float(number).is_integer() else f"{number:g}"
 
 
 def _split(text: str) -> list[str]:
@@ -290,7 +323,9 @@ def _pairs(values: _Values, dest: str) -> list[tuple[str, str]]:
 
 
 def _external_labels(values: _Values, resources: Sequence[str]) -> tuple[tuple[str, str], ...]:
-    reserved = {"namespace", "uid", "shard"} | {KINDS[r].singular for r in resources}
+    reserved = {"namespace", "uid", "shard"} | {
+        label for r in resources for label in KINDS[r].identity_labels
+    }
     seen: set[str] = set()
     for name, _ in (pairs := _pairs(values, "external_label")):
         if not _LABEL_NAME.fullmatch(name) or name.startswith("__"):
@@ -301,8 +336,8 @@ def _external_labels(values: _Values, resources: Sequence[str]) -> tuple[tuple[s
         if name in reserved or name.startswith(("label_", "annotation_")):
             values.fail(
                 "external_label",
-                f"name {name!r} is taken (namespace, uid, shard, kind names, label_*, "
-                "annotation_*)",
+                f"name {name!r} is taken by an identity label ({', '.join(sorted(reserved))}) "
+                "or label_*, annotation_*",
             )
         if name in seen:
             values.fail("external_label", f"name {name!r} is given twice")

@@ -6,7 +6,7 @@ shards (an Indexed Job with N completions) sends every object exactly once, and 
 lands on the shard kube-state-metrics would give it. Objects without a uid hash the empty string.
 """
 
-from typing import NamedTuple
+from dataclasses import dataclass
 
 _FNV_OFFSET = 0xCBF29CE484222325
 _FNV_PRIME = 0x100000001B3
@@ -33,7 +33,8 @@ def jump_hash(key: int, buckets: int) -> int:
     return bucket
 
 
-class Shard(NamedTuple):
+@dataclass(frozen=True)
+class Shard:
     """Shard `index` of `count` (0-based); `count == 1` keeps everything."""
 
     index: int = 0

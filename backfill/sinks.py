@@ -3,9 +3,10 @@
 import shutil
 import tempfile
 from collections.abc import Sequence
-from typing import IO
+from typing import IO, NamedTuple
 
 from flowkeeper.backfill.encoder import compress, encode_samples, encode_write_request
+from flowkeeper.backfill.errors import RefusedError
 from flowkeeper.backfill.sender import RemoteWriter
 from flowkeeper.backfill.series import KindSeriesSpec, Series
 from flowkeeper.backfill.textformat import family_header, sample_line
@@ -15,19 +16,49 @@ LABELS_HELP = "Kubernetes labels converted to Prometheus labels (flowkeeper-back
 ANNOTATIONS_HELP = "Kubernetes annotations converted to Prometheus labels (flowkeeper-backfill)."
 
 
+class WriteOutcome(NamedTuple):
+    """What a batch came to: how many of its series the receiver refused (the others were
+    delivered), the first refused series and the receiver's message about it."""
+
+    refused: int = 0
+    first_refused: Series = ()
+    message: str = ""
+
+
+def _combined(first: WriteOutcome, second: WriteOutcome) -> WriteOutcome:
+    if not first.refused:
+        return second
+    return first._replace(refused=first.refused + second.refused)
+
+
+DELIVERED = WriteOutcome()
+
+
 class RemoteWriteSink:
+    """Sends each batch; a batch refused with 400 is split in halves, recursively, until the
+    refused series are isolated, so one bad series costs only itself (log2(batch) requests)."""
+
     def __init__(self, writer: RemoteWriter, *, timestamp_ms: int) -> None:
         self._writer = writer
         self._timestamp_ms = timestamp_ms
 
-    def write(self, spec: KindSeriesSpec, batch: Sequence[Series]) -> None:
-        self._writer.send(compress(encode_write_request(batch, self._timestamp_ms)))
+    def write(self, spec: KindSeriesSpec, batch: Sequence[Series]) -> WriteOutcome:
+        raw = encode_write_request(batch, self._timestamp_ms)
+        try:
+            self._writer.send(compress(raw), raw_bytes=len(raw))
+        except RefusedError as error:
+            if len(batch) == 1:
+                return WriteOutcome(1, batch[0], error.receiver_message)
+            half = len(batch) // 2
+            return _combined(self.write(spec, batch[:half]), self.write(spec, batch[half:]))
+        return DELIVERED
 
     def end_kind(self, spec: KindSeriesSpec) -> None:
         """Nothing to do: every batch was sent as it was made."""
 
     def write_summary(self, samples: Sequence[tuple[Series, float]], timestamp_ms: int) -> None:
-        self._writer.send(compress(encode_samples(samples, timestamp_ms)))
+        raw = encode_samples(samples, timestamp_ms)
+        self._writer.send(compress(raw), raw_bytes=len(raw))
 
     def close(self) -> None:
         self._writer.close()
@@ -43,21 +74,24 @@ class TextSink:
         self._timestamp_ms = timestamp_ms
         self._spool: IO[str] | None = None
 
-    def write(self, spec: KindSeriesSpec, batch: Sequence[Series]) -> None:
+    def write(self, spec: KindSeriesSpec, batch: Sequence[Series]) -> WriteOutcome:
         if self._spool is None:
             self._spool = tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES, mode="w+")  # noqa: SIM115
-            self._out.write(family_header(spec.labels_name, LABELS_HELP))
+            if spec.labels.emits:
+                self._out.write(family_header(spec.labels_name, LABELS_HELP))
         for series in batch:
             line = sample_line(series, 1.0, self._timestamp_ms)
             if _metric_name(series) == spec.annotations_name:
                 self._spool.write(line)
             else:
                 self._out.write(line)
+        return DELIVERED
 
     def end_kind(self, spec: KindSeriesSpec) -> None:
         if self._spool is None:
             return
-        self._out.write(family_header(spec.annotations_name, ANNOTATIONS_HELP))
+        if spec.annotations.emits:
+            self._out.write(family_header(spec.annotations_name, ANNOTATIONS_HELP))
         self._spool.seek(0)
         shutil.copyfileobj(self._spool, self._out)
         self._spool.close()

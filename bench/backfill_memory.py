@@ -173,7 +173,9 @@ def report(rows: list[Row], shape: str) -> None:
         cells += (f"{r.landed:,}", f"{r.cpu:.1f}", f"{r.server_cpu:.1f}", f"{r.vm_cpu:.1f}")
         print("| " + " | ".join(cells) + " |")
     for objects in sorted({r.objects for r in rows}):
-        repeats = [r.objects / r.seconds for r in rows if r.objects == objects and r.run == "repeat"]
+        repeats = [
+            r.objects / r.seconds for r in rows if r.objects == objects and r.run == "repeat"
+        ]
         cli = [
             r.objects / r.seconds
             for r in rows

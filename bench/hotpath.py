@@ -11,19 +11,19 @@ bench/backfill_memory.py's.
 """
 
 import argparse
-import gc
 import sys
 import time
 from pathlib import Path
 
 sys.path.append(str(Path(__file__).resolve().parent.parent))
 
-from flowkeeper.backfill.allowlist import parse_allowlist  # noqa: E402
-from flowkeeper.backfill.encoder import compress, encode_write_request  # noqa: E402
-from flowkeeper.backfill.kinds import KINDS  # noqa: E402
-from flowkeeper.backfill.objects import decode_list  # noqa: E402
-from flowkeeper.backfill.series import kind_series_spec, object_series  # noqa: E402
-from tests.backfill.podshape import realistic_pod  # noqa: E402
+from flowkeeper.backfill.allowlist import parse_allowlist
+from flowkeeper.backfill.encoder import compress, encode_write_request
+from flowkeeper.backfill.kinds import KINDS
+from flowkeeper.backfill.objects import decode_list
+from flowkeeper.backfill.series import kind_series_spec, object_series
+
+from tests.backfill.podshape import realistic_pod
 
 PAGE = 500
 

@@ -11,10 +11,9 @@ import sys
 import time
 
 import requests
-from kubernetes import client, config
-
 from flowkeeper.backfill import remote_pb2
 from flowkeeper.backfill.encoder import compress
+from kubernetes import client, config
 
 _INVALID = re.compile(r"[^a-zA-Z0-9_]")
 HEADERS = {

@@ -1,13 +1,21 @@
-"""A real HTTP receiver for tests: records every request, answers from a script of statuses."""
+"""A real HTTP receiver for tests: records every request, answers from a script of statuses.
+
+Script items are `(status, headers)` or `(status, headers, delay_seconds)`; status `CLOSE`
+drops the connection after reading the request, without answering. `refuse(series)` may return
+a message to answer 400 with (a receiver refusing some series), or "" to accept.
+"""
 
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-import cramjam
+import snappy
 from flowkeeper.backfill import remote_pb2
+
+CLOSE = 0
 
 
 @dataclass
@@ -18,7 +26,7 @@ class Captured:
     body: bytes
 
     def write_request(self) -> remote_pb2.WriteRequest:
-        return remote_pb2.WriteRequest.FromString(bytes(cramjam.snappy.decompress_raw(self.body)))
+        return remote_pb2.WriteRequest.FromString(snappy.uncompress(self.body))
 
     def series(self) -> list[dict[str, str]]:
         return [{lb.name: lb.value for lb in ts.labels} for ts in self.write_request().timeseries]
@@ -26,10 +34,12 @@ class Captured:
 
 @dataclass
 class CaptureReceiver:
-    """`script`: (status, headers) answered in order; once used up, 204 for every request."""
+    """`script`: (status, headers[, delay]) answered in order; once used up, 204 for every
+    request (or 400 when `refuse` finds a series it refuses)."""
 
-    script: list[tuple[int, dict[str, str]]] = field(default_factory=list)
+    script: list[tuple] = field(default_factory=list)
     requests: list[Captured] = field(default_factory=list)
+    refuse: Callable[[list[dict[str, str]]], str] | None = None
     url: str = ""
 
     def all_series(self) -> list[dict[str, str]]:
@@ -45,12 +55,21 @@ def capturing(receiver: CaptureReceiver) -> Iterator[CaptureReceiver]:
 
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            captured = Captured("POST", self.path, dict(self.headers.items()), body)
             with lock:
-                receiver.requests.append(
-                    Captured("POST", self.path, dict(self.headers.items()), body)
-                )
-                status, headers = receiver.script.pop(0) if receiver.script else (204, {})
-            payload = b"injected" if status >= 300 else b""
+                receiver.requests.append(captured)
+                item = receiver.script.pop(0) if receiver.script else (204, {})
+            status, headers, delay = (*item, 0.0)[:3]
+            if delay:
+                time.sleep(delay)
+            if status == CLOSE:
+                self.close_connection = True
+                self.connection.close()
+                return
+            message = receiver.refuse(captured.series()) if receiver.refuse else ""
+            if message and status < 300:
+                status = 400
+            payload = (message or "injected").encode() if status >= 300 else b""
             self.send_response(status)
             for name, value in headers.items():
                 self.send_header(name, value)

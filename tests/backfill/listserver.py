@@ -15,6 +15,7 @@ import base64
 import json
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -74,10 +75,15 @@ def generated(plural: str, index: int) -> dict[str, Any]:
 @dataclass
 class Faults:
     """Answers to inject. `gone[kind] = n`: the continue request for page n (0-based) of the
-    kind gets 410 Gone, once. `errors[kind]`: statuses answered before serving, in order."""
+    kind gets 410 Gone, once. `errors[kind]`: (status, Retry-After) answered instead of
+    serving, in order, once `after[kind]` requests of the kind were served normally.
+    `delays[kind]`: seconds to wait before answering each request of the kind, in order (a
+    page that never answers in time)."""
 
     gone: dict[str, int] = field(default_factory=dict)
     errors: dict[str, list[tuple[int, str | None]]] = field(default_factory=dict)
+    after: dict[str, int] = field(default_factory=dict)
+    delays: dict[str, list[float]] = field(default_factory=dict)
 
 
 @dataclass
@@ -109,15 +115,22 @@ class ListServer:
                 self.requests.append({"path": path, "params": params, "accept": accept})
             if plural is None or (plural not in self.counts and plural not in self.objects):
                 return _status(404, "NotFound", f"the server could not find {path}")
-            queued = self.faults.errors.get(plural)
+            delays = self.faults.delays.get(plural)
+            delay = delays.pop(0) if delays else 0.0
+            served = self.faults.after.get(plural, 0)
+            if served:
+                self.faults.after[plural] = served - 1
+            queued = None if served else self.faults.errors.get(plural)
             if queued:
                 status, retry_after = queued.pop(0)
                 headers = {"Retry-After": retry_after} if retry_after else {}
-                return _status(status, "InternalError", "injected", headers)
+                return _status(status, _REASONS.get(status, "InternalError"), "injected", headers)
             offset, page = _decode(params.get("continue", ""))
             if params.get("continue") and self.faults.gone.get(plural) == page:
                 del self.faults.gone[plural]
                 return _status(410, "Expired", "The provided continue parameter is too old")
+        if delay:
+            time.sleep(delay)
         limit = int(params.get("limit", "0")) or self.total(plural)
         end = min(offset + limit, self.total(plural))
         partial = "as=PartialObjectMetadataList" in accept
@@ -148,6 +161,9 @@ class ListServer:
                 "metadata": metadata,
             }
         return {"metadata": metadata, "spec": {"note": "full object, not asked as metadata"}}
+
+
+_REASONS = {403: "Forbidden", 429: "TooManyRequests"}
 
 
 def _encode(offset: int, page: int) -> str:

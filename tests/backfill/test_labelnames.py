@@ -66,3 +66,81 @@ def test_camel_case_collides_with_snake_case():
         ("label_foo_bar_conflict1", "camel"),
         ("label_foo_bar_conflict2", "snake"),
     ]
+
+
+# kube-state-metrics v2.20 internal/store/utils_test.go TestKubeLabelsToPrometheusLabels:
+# its inputs and expected (name, value) pairs. KSM returns them in sorted key order.
+KSM_CASES = [
+    ({"app1": "normal"}, [("label_app1", "normal")]),
+    ({"0_app3": "starts_with_digit"}, [("label_0_app3", "starts_with_digit")]),
+    ({"": "empty"}, [("label_", "empty")]),
+    ({"$app4": "special_char"}, [("label__app4", "special_char")]),
+    ({"_app5": "starts_with_underscore"}, [("label__app5", "starts_with_underscore")]),
+    (
+        {"an": "", "order": "", "test": ""},
+        [("label_an", ""), ("label_order", ""), ("label_test", "")],
+    ),
+    (
+        {
+            "conflicting_label1": "underscore",
+            "conflicting.label1": "dot",
+            "conflicting-label1": "hyphen",
+            "conflicting.label2": "dot",
+            "conflicting-label2": "hyphen",
+            "conflicting_label2": "underscore",
+            "conflicting-label3": "hyphen",
+            "conflicting_label3": "underscore",
+            "conflicting.label3": "dot",
+        },
+        [
+            ("label_conflicting_label1_conflict1", "hyphen"),
+            ("label_conflicting_label2_conflict1", "hyphen"),
+            ("label_conflicting_label3_conflict1", "hyphen"),
+            ("label_conflicting_label1_conflict2", "dot"),
+            ("label_conflicting_label2_conflict2", "dot"),
+            ("label_conflicting_label3_conflict2", "dot"),
+            ("label_conflicting_label1_conflict3", "underscore"),
+            ("label_conflicting_label2_conflict3", "underscore"),
+            ("label_conflicting_label3_conflict3", "underscore"),
+        ],
+    ),
+    ({"camelCase": "camel_case"}, [("label_camel_case", "camel_case")]),
+    (
+        {"snake_camelCase": "snake_and_camel_case"},
+        [("label_snake_camel_case", "snake_and_camel_case")],
+    ),
+    (
+        {"conflicting_camelCase": "camel_case", "conflicting_camel_case": "snake_case"},
+        [
+            ("label_conflicting_camel_case_conflict1", "camel_case"),
+            ("label_conflicting_camel_case_conflict2", "snake_case"),
+        ],
+    ),
+    (
+        {"A.b.conflict1": "already_taken", "a-b": "dash", "a.b": "dot"},
+        [
+            ("label_a_b_conflict1", "already_taken"),
+            ("label_a_b_conflict2", "dash"),
+            ("label_a_b_conflict3", "dot"),
+        ],
+    ),
+]
+
+
+@pytest.mark.parametrize(("labels", "expected"), KSM_CASES)
+def test_kube_state_metrics_cases(labels, expected):
+    assert sorted(prometheus_labels("label", labels)) == sorted(expected)
+
+
+# KSM TestCreatePrometheusLabelKeysValues: the sanitized names with the prefix "metric".
+@pytest.mark.parametrize(
+    ("key", "expected"),
+    [
+        ("keyA", "metric_key_a"),
+        ("keyB", "metric_key_b"),
+        ("otherKeyA", "metric_other_key_a"),
+        ("otherKeyB", "metric_other_key_b"),
+    ],
+)
+def test_kube_state_metrics_prefixed_names(key, expected):
+    assert label_name("metric", key) == expected

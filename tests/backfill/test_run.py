@@ -51,7 +51,10 @@ def names(receiver, metric):
 )
 def test_batch_boundaries(run, batch_size, expected):
     code, receiver = run(
-        ListServer(counts={"pods": 250}), "--resources=pods", f"--batch-size={batch_size}"
+        ListServer(counts={"pods": 250}),
+        "--resources=pods",
+        f"--batch-size={batch_size}",
+        "--metric-annotations-allowlist=*=[*]",
     )
     assert code == 0
     assert [len(r.series()) for r in object_requests(receiver)] == expected
@@ -74,7 +77,11 @@ def test_pages_follow_limit_and_continue_with_metadata_accept(run):
 
 def test_every_default_kind_is_listed_from_its_api_path(run):
     server = ListServer(counts={"namespaces": 2, "deployments": 1, "ingresses": 1, "cronjobs": 1})
-    code, receiver = run(server, "--resources=namespaces,deployments,ingresses,cronjobs")
+    code, receiver = run(
+        server,
+        "--resources=namespaces,deployments,ingresses,cronjobs",
+        "--metric-annotations-allowlist=ingresses=[*]",
+    )
     assert code == 0
     assert [r["path"] for r in server.requests] == [
         "/api/v1/namespaces",
@@ -136,23 +143,76 @@ def test_kind_not_served_fails_the_run_but_others_are_sent(run, capsys):
     assert "failed_kinds=ingresses" in err
 
 
-def test_refused_batch_means_exit_1_and_the_rest_still_sent(run):
-    server = ListServer(counts={"pods": 10})
-    code, receiver = run(server, "--resources=pods", "--batch-size=4", script=[(400, {})])
-    assert code == 1
-    assert [len(r.series()) for r in object_requests(receiver)] == [4, 4, 4, 4, 4]
-    summary = {
-        ts.labels[0].value: ts.samples[0].value
+def summary_values(receiver, *names):
+    return {
+        (ts.labels[0].value, tuple((lb.name, lb.value) for lb in ts.labels[1:])): ts.samples[
+            0
+        ].value
         for ts in receiver.requests[-1].write_request().timeseries
-        if ts.labels[0].value == "kube_backfill_undelivered_series_total"
+        if ts.labels[0].value in names
     }
-    assert summary == {"kube_backfill_undelivered_series_total": 4.0}
-    last_success = [
+
+
+def refusing(*pods):
+    """A receiver that refuses (400) every request holding one of `pods`, like Prometheus or
+    Mimir refusing a whole request for one bad series."""
+
+    def refuse(series):
+        bad = [s["pod"] for s in series if s.get("pod") in pods]
+        return f"err: series pod={bad[0]} is invalid" if bad else ""
+
+    return refuse
+
+
+def test_refused_series_are_isolated_by_bisecting_and_counted_exactly(
+    tmp_path, monkeypatch, capsys
+):
+    monkeypatch.delenv("KUBECONFIG", raising=False)
+    bad = ("pod-0000005", "pod-0000006", "pod-0000017")
+    receiver = CaptureReceiver(refuse=refusing(*bad))
+    with serving(ListServer(counts={"pods": 20})) as url, capturing(receiver):
+        kubeconfig = write_kubeconfig(tmp_path / "kubeconfig", url)
+        code = main(
+            [
+                f"--kubeconfig={kubeconfig}",
+                f"--remote-write-url={receiver.url}",
+                "--resources=pods",
+                "--batch-size=8",
+            ]
+        )
+    assert code == 1
+    accepted = [r for r in receiver.requests[:-1] if not refusing(*bad)(r.series())]
+    delivered = sorted(s["pod"] for r in accepted for s in r.series())
+    assert delivered == sorted(f"pod-{i:07d}" for i in range(20) if f"pod-{i:07d}" not in bad)
+    values = summary_values(
+        receiver, "kube_backfill_refused_series_total", "kube_backfill_undelivered_series_total"
+    )
+    assert values == {
+        ("kube_backfill_refused_series_total", (("kind", "pods"), ("shard", "0"))): 3.0
+    }
+    assert not [
         s
         for s in receiver.requests[-1].series()
         if s["__name__"] == "kube_backfill_last_success_timestamp_seconds"
     ]
-    assert last_success == []
+    err = capsys.readouterr().err
+    assert err.count("series refused by the receiver") == 1
+    first = next(line for line in err.splitlines() if "series refused by the receiver" in line)
+    assert 'series="__name__=kube_pod_labels,namespace=ns-5,pod=pod-0000005,uid=' in first
+    assert 'receiver_message="err: series pod=pod-0000005 is invalid"' in first
+    assert "refused_series=3" in err.splitlines()[-1]
+
+
+def test_other_4xx_is_not_bisected(run):
+    code, receiver = run(
+        ListServer(counts={"pods": 10}), "--resources=pods", "--batch-size=4", script=[(403, {})]
+    )
+    assert code == 1
+    assert [len(r.series()) for r in object_requests(receiver)] == [4, 4, 2]
+    values = summary_values(receiver, "kube_backfill_undelivered_series_total")
+    assert values == {
+        ("kube_backfill_undelivered_series_total", (("kind", "pods"), ("shard", "0"))): 4.0
+    }
 
 
 def test_dead_receiver_ends_the_run_with_exit_1(tmp_path, monkeypatch, capsys):
@@ -227,13 +287,10 @@ def test_dry_run_prints_prometheus_text(tmp_path, monkeypatch, capsys):
     lines = capsys.readouterr().out.splitlines()
     timestamp = lines[2].rsplit(" ", 1)[1]
     objects_part = [line.rsplit(" ", 1)[0] if not line.startswith("#") else line for line in lines]
-    assert objects_part[:14] == [
+    assert objects_part[:11] == [
         "# HELP kube_namespace_labels Kubernetes labels converted to Prometheus labels (flowkeeper-backfill).",  # noqa: E501
         "# TYPE kube_namespace_labels gauge",
-        'kube_namespace_labels{label_team="core",namespace="shop",uid="u1"} 1',
-        "# HELP kube_namespace_annotations Kubernetes annotations converted to Prometheus labels (flowkeeper-backfill).",  # noqa: E501
-        "# TYPE kube_namespace_annotations gauge",
-        'kube_namespace_annotations{namespace="shop",uid="u1"} 1',
+        'kube_namespace_labels{label_team="core",namespace="shop"} 1',
         "# HELP kube_pod_labels Kubernetes labels converted to Prometheus labels (flowkeeper-backfill).",  # noqa: E501
         "# TYPE kube_pod_labels gauge",
         'kube_pod_labels{label_app="say \\"hi\\"",namespace="shop",pod="a",uid="u2"} 1',
@@ -245,7 +302,9 @@ def test_dry_run_prints_prometheus_text(tmp_path, monkeypatch, capsys):
     ]
     assert int(timestamp) > 1_600_000_000_000
     assert "# TYPE kube_backfill_objects gauge" in lines
-    assert 'kube_backfill_objects{kind="pods",shard="0"} 2' in [line.rsplit(" ", 1)[0] for line in lines]
+    assert 'kube_backfill_objects{kind="pods",shard="0"} 2' in [
+        line.rsplit(" ", 1)[0] for line in lines
+    ]
 
 
 def test_json_log_lines_are_one_object_each(run, capsys):
@@ -255,8 +314,58 @@ def test_json_log_lines_are_one_object_each(run, capsys):
     done = [e for e in events if e["msg"] == "kind done"]
     assert done[0]["kind"] == "pods"
     assert done[0]["objects"] == 2
-    assert done[0]["series"] == 4
+    assert done[0]["series"] == 2
     assert done[0]["batches"] == 1
     assert "seconds" in done[0]
     assert events[-1]["msg"] == "backfill finished"
     assert events[-1]["result"] == "success"
+
+
+def summary_value(receiver, name, **labels):
+    for series in receiver.requests[-1].write_request().timeseries:
+        found = {lb.name: lb.value for lb in series.labels}
+        if "shard" not in labels:  # on every run series; asserted in test_shards_run.py
+            found.pop("shard", None)
+        if found.pop("__name__") == name and found == labels:
+            return series.samples[0].value
+    return None
+
+
+def test_forbidden_kind_is_skipped_others_complete_exit_1_naming_it(run, capsys):
+    server = ListServer(
+        counts={"pods": 3, "nodes": 2}, faults=Faults(errors={"nodes": [(403, None)]})
+    )
+    code, receiver = run(server, "--resources=nodes,pods")
+    assert code == 1
+    assert names(receiver, "kube_pod_labels") == [f"pod-{i:07d}" for i in range(3)]
+    assert names(receiver, "kube_node_labels") == []
+    assert summary_value(receiver, "kube_backfill_list_failures_total", kind="nodes") == 1.0
+    err = capsys.readouterr().err
+    assert "level=warning" in next(line for line in err.splitlines() if "kind skipped" in line)
+    assert "LIST nodes: HTTP 403" in err
+    assert "grant `list` on nodes" in err
+    assert "failed_kinds=nodes" in err.splitlines()[-1]
+
+
+def test_429_with_retry_after_and_500_on_later_pages_are_retried(run):
+    faults = Faults(errors={"pods": [(429, "1"), (500, None)]}, after={"pods": 2})
+    server = ListServer(counts={"pods": 25}, faults=faults)
+    code, receiver = run(server, "--resources=pods", "--page-size=10")
+    assert code == 0
+    continues = [bool(r["params"].get("continue")) for r in server.requests]
+    assert continues == [False, True, True, True, True]
+    assert names(receiver, "kube_pod_labels") == [f"pod-{i:07d}" for i in range(25)]
+    assert summary_value(receiver, "kube_backfill_retries_total", stage="list", reason="429") == 1
+    assert summary_value(receiver, "kube_backfill_retries_total", stage="list", reason="5xx") == 1
+
+
+def test_page_that_never_answers_times_out_and_is_retried(run):
+    faults = Faults(delays={"pods": [0.0, 5.0]})
+    server = ListServer(counts={"pods": 15}, faults=faults)
+    code, receiver = run(server, "--resources=pods", "--page-size=10", "--timeout=0.5")
+    assert code == 0
+    assert len(server.requests) == 3  # page 1, page 2 (timed out), page 2 again
+    assert names(receiver, "kube_pod_labels") == [f"pod-{i:07d}" for i in range(15)]
+    assert (
+        summary_value(receiver, "kube_backfill_retries_total", stage="list", reason="timeout") == 1
+    )

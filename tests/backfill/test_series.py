@@ -1,25 +1,26 @@
-import msgspec
+import pytest
 from flowkeeper.backfill.allowlist import parse_allowlist
 from flowkeeper.backfill.kinds import KINDS
-from flowkeeper.backfill.objects import ObjectMeta
-from flowkeeper.backfill.series import kind_series_spec, object_series
+from flowkeeper.backfill.objects import metadata_from
+from flowkeeper.backfill.series import SeriesLimits, kind_series_spec, object_series
 
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 
 
-def spec(kind="pods", labels="*=[*]", annotations="*=[*]", external=None):
+def spec(kind="pods", labels="*=[*]", annotations="*=[*]", external=None, limits=None):
     return kind_series_spec(
         KINDS[kind],
         prefix="kube",
         labels=parse_allowlist("l", labels).for_kind(kind),
         annotations=parse_allowlist("a", annotations).for_kind(kind),
         external=external or {},
+        limits=limits or SeriesLimits(),
     )
 
 
 def series_of(kind_spec, metadata):
-    """The series of `metadata`, given as the JSON dict the API sends."""
-    return object_series(kind_spec, msgspec.convert(metadata, ObjectMeta))
+    """The series of `metadata`, given as the JSON the API sends (read as the lister does)."""
+    return object_series(kind_spec, metadata_from(metadata))
 
 
 POD = {
@@ -31,8 +32,61 @@ POD = {
     "annotations": {"example.com/owner": "alice", LAST_APPLIED: '{"big": true}', "empty": ""},
 }
 
+# kube-state-metrics v2.20 desc<Kind>LabelsDefaultLabels, written out from its source
+# (internal/store/<kind>.go), one line per kind the backfill can list.
+KSM_IDENTITY = {
+    "namespaces": ("kube_namespace_labels", {"namespace": "obj"}),
+    "pods": ("kube_pod_labels", {"namespace": "ns", "pod": "obj", "uid": "u"}),
+    "nodes": ("kube_node_labels", {"node": "obj"}),
+    "deployments": ("kube_deployment_labels", {"namespace": "ns", "deployment": "obj"}),
+    "statefulsets": ("kube_statefulset_labels", {"namespace": "ns", "statefulset": "obj"}),
+    "daemonsets": ("kube_daemonset_labels", {"namespace": "ns", "daemonset": "obj"}),
+    "replicasets": ("kube_replicaset_labels", {"namespace": "ns", "replicaset": "obj"}),
+    "jobs": ("kube_job_labels", {"namespace": "ns", "job_name": "obj"}),
+    "cronjobs": ("kube_cronjob_labels", {"namespace": "ns", "cronjob": "obj"}),
+    "services": ("kube_service_labels", {"namespace": "ns", "service": "obj", "uid": "u"}),
+    "persistentvolumeclaims": (
+        "kube_persistentvolumeclaim_labels",
+        {"namespace": "ns", "persistentvolumeclaim": "obj"},
+    ),
+    "persistentvolumes": ("kube_persistentvolume_labels", {"persistentvolume": "obj"}),
+    "ingresses": ("kube_ingress_labels", {"namespace": "ns", "ingress": "obj"}),
+    "configmaps": ("kube_configmap_labels", {"namespace": "ns", "configmap": "obj"}),
+    "secrets": ("kube_secret_labels", {"namespace": "ns", "secret": "obj"}),
+    "serviceaccounts": (
+        "kube_serviceaccount_labels",
+        {"namespace": "ns", "serviceaccount": "obj", "uid": "u"},
+    ),
+    "networkpolicies": ("kube_networkpolicy_labels", {"namespace": "ns", "networkpolicy": "obj"}),
+    "poddisruptionbudgets": (
+        "kube_poddisruptionbudget_labels",
+        {"namespace": "ns", "poddisruptionbudget": "obj"},
+    ),
+    "horizontalpodautoscalers": (
+        "kube_horizontalpodautoscaler_labels",
+        {"namespace": "ns", "horizontalpodautoscaler": "obj"},
+    ),
+    "storageclasses": ("kube_storageclass_labels", {"storageclass": "obj"}),
+}
 
-def test_pod_gives_labels_and_annotations_series_sorted_with_identity():
+
+def test_every_kind_has_an_identity_case():
+    assert set(KSM_IDENTITY) == set(KINDS)
+
+
+@pytest.mark.parametrize("kind", sorted(KSM_IDENTITY))
+def test_identity_labels_are_kube_state_metrics_ones(kind):
+    metadata = {"name": "obj", "uid": "u", "labels": {"team": "core"}}
+    if KINDS[kind].namespaced:
+        metadata["namespace"] = "ns"
+    built = series_of(spec(kind, annotations=""), metadata)
+    name, identity = KSM_IDENTITY[kind]
+    assert built is not None
+    assert dict(built.labels) == {"__name__": name, **identity, "label_team": "core"}
+    assert built.annotations is None
+
+
+def test_pod_series_sorted_with_identity_and_external_labels():
     built = series_of(spec(external={"cluster": "eu1"}), POD)
     assert built is not None
     assert built.labels == (
@@ -56,6 +110,22 @@ def test_pod_gives_labels_and_annotations_series_sorted_with_identity():
     assert built.last_applied_dropped == 1
 
 
+def test_job_is_named_job_name_never_job():
+    built = series_of(spec("jobs"), {"name": "backup", "namespace": "db", "uid": "u"})
+    assert built is not None
+    assert dict(built.labels) == {
+        "__name__": "kube_job_labels",
+        "job_name": "backup",
+        "namespace": "db",
+    }
+
+
+def test_deployment_has_no_uid():
+    built = series_of(spec("deployments"), {"name": "web", "namespace": "a", "uid": "u"})
+    assert built is not None
+    assert "uid" not in dict(built.labels)
+
+
 def test_last_applied_configuration_is_never_exported_even_when_allowlisted():
     built = series_of(spec(annotations=f"pods=[{LAST_APPLIED}]"), POD)
     assert built is not None
@@ -65,13 +135,46 @@ def test_last_applied_configuration_is_never_exported_even_when_allowlisted():
         ("pod", "web-1"),
         ("uid", "u-1"),
     )
+    assert built.last_applied_dropped == 1
 
 
-def test_default_annotation_allowlist_keeps_identity_only():
+def test_default_annotation_allowlist_gives_no_annotations_series():
     built = series_of(spec(annotations=""), POD)
     assert built is not None
-    assert [name for name, _ in built.annotations] == ["__name__", "namespace", "pod", "uid"]
+    assert built.annotations is None
+    assert built.series == (built.labels,)
     assert built.last_applied_dropped == 0
+
+
+def test_empty_labels_allowlist_for_a_kind_gives_no_labels_series():
+    built = series_of(spec(labels="nodes=[*],pods=[]", annotations="pods=[x]"), POD)
+    assert built is not None
+    assert built.labels is None
+    assert built.annotations is not None
+
+
+def test_list_matching_nothing_gives_identity_only_series():
+    built = series_of(spec(labels="pods=[absent]", annotations=""), POD)
+    assert built is not None
+    assert built.labels == (
+        ("__name__", "kube_pod_labels"),
+        ("namespace", "shop"),
+        ("pod", "web-1"),
+        ("uid", "u-1"),
+    )
+
+
+def test_empty_values_take_part_in_conflict_naming_then_are_left_out():
+    # KSM names "dup-key" and "dup.key" _conflict1 and _conflict2 (sorted keys); the
+    # empty one is then absent, as Prometheus treats empty values.
+    built = series_of(spec(), {"name": "p", "labels": {"dup.key": "", "dup-key": "kept"}})
+    assert built is not None
+    assert dict(built.labels) == {
+        "__name__": "kube_pod_labels",
+        "label_dup_key_conflict1": "kept",
+        "pod": "p",
+    }
+    assert built.empty_values_dropped == 1
 
 
 def test_cluster_scoped_kind_has_no_namespace_label():
@@ -82,17 +185,6 @@ def test_cluster_scoped_kind_has_no_namespace_label():
         ("__name__", "kube_node_labels"),
         ("label_kubernetes_io_hostname", "n1"),
         ("node", "n1"),
-        ("uid", "u-9"),
-    )
-
-
-def test_kind_name_is_singular_lower_case():
-    built = series_of(spec("persistentvolumeclaims"), {"name": "data", "namespace": "db"})
-    assert built is not None
-    assert built.labels == (
-        ("__name__", "kube_persistentvolumeclaim_labels"),
-        ("namespace", "db"),
-        ("persistentvolumeclaim", "data"),
     )
 
 
@@ -111,3 +203,72 @@ def test_upper_case_external_label_still_sorts_before_name():
 
 def test_object_without_name_is_skipped():
     assert series_of(spec(), {"namespace": "x"}) is None
+
+
+def test_long_values_are_cut_in_utf8_bytes_on_a_character_boundary():
+    limits = SeriesLimits(max_value_bytes=10)
+    labels = {"ascii": "a" * 11, "short": "fits", "euro": "€" * 4}  # € is 3 bytes
+    built = series_of(spec(limits=limits), {"name": "p", "labels": labels})
+    assert built is not None
+    values = dict(built.labels)
+    assert values["label_ascii"] == "a" * 10
+    assert values["label_short"] == "fits"
+    assert values["label_euro"] == "€" * 3
+    assert built.truncated_values == 2
+
+
+def test_no_value_limit_with_zero():
+    built = series_of(
+        spec(limits=SeriesLimits(max_value_bytes=0)), {"name": "p", "labels": {"a": "x" * 70000}}
+    )
+    assert built is not None
+    assert dict(built.labels)["label_a"] == "x" * 70000
+    assert built.truncated_values == 0
+
+
+def test_label_count_limit_keeps_identity_and_first_labels_in_sorted_order():
+    limits = SeriesLimits(max_labels=6)
+    labels = {f"k{i:02d}": "v" for i in range(10)}
+    metadata = {"name": "p", "namespace": "n", "uid": "u", "labels": labels}
+    built = series_of(spec(limits=limits, external={"cluster": "c"}), metadata)
+    assert built is not None
+    assert [name for name, _ in built.labels] == [
+        "__name__",
+        "cluster",
+        "label_k00",
+        "namespace",
+        "pod",
+        "uid",
+    ]
+    assert built.label_limited_series == 1  # the annotations series has room
+
+
+def test_lone_surrogates_become_replacement_characters():
+    metadata = {"name": "p", "labels": {"bad": "a\ud800b", "key\udfff": "v"}}
+    built = series_of(spec(), metadata)
+    assert built is not None
+    assert dict(built.labels)["label_bad"] == "a\ufffdb"
+    assert dict(built.labels)["label_key_"] == "v"
+    assert built.invalid_utf8_values == 1
+    for name, value in built.labels:
+        name.encode()
+        value.encode()
+
+
+@pytest.mark.parametrize(
+    "metadata",
+    [
+        {"name": "p", "labels": None, "annotations": None},
+        {"name": "p", "labels": [], "annotations": "x"},
+        {"name": "p", "labels": {"a": None, "b": 3, "c": True}},
+        {"name": 7},
+        None,
+        [],
+    ],
+)
+def test_malformed_metadata_never_raises(metadata):
+    built = series_of(spec(), metadata)
+    if built is not None:
+        for name, value in built.labels or ():
+            assert isinstance(name, str)
+            assert isinstance(value, str)

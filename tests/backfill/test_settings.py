@@ -18,6 +18,13 @@ def test_defaults():
     assert settings.dry_run is False
     assert settings.log_format == "plain"
     assert (settings.timeout, settings.max_retry_seconds) == (30, 120)
+    assert (settings.max_label_value_length, settings.max_labels_per_series) == (2048, 0)
+
+
+def test_job_is_free_as_an_external_label():
+    # `job` is Prometheus's own target label; the Job kind's identity is `job_name`.
+    settings = parse_settings([f"--remote-write-url={URL}", "--external-label=job=backfill"], {})
+    assert settings.external_labels == (("job", "backfill"),)
 
 
 @pytest.mark.parametrize(
@@ -60,6 +67,8 @@ def test_every_flag_has_an_environment_variable():
         "FLOWKEEPER_BACKFILL_LOG_FORMAT": "json",
         "FLOWKEEPER_BACKFILL_TIMEOUT": "2.5",
         "FLOWKEEPER_BACKFILL_MAX_RETRY_SECONDS": "60",
+        "FLOWKEEPER_BACKFILL_MAX_LABEL_VALUE_LENGTH": "1024",
+        "FLOWKEEPER_BACKFILL_MAX_LABELS_PER_SERIES": "30",
     }
     settings = parse_settings([], environ)
     assert settings.remote_write_url == URL
@@ -75,6 +84,7 @@ def test_every_flag_has_an_environment_variable():
     assert settings.kubeconfig == "/kc"
     assert settings.log_format == "json"
     assert (settings.timeout, settings.max_retry_seconds) == (2.5, 60)
+    assert (settings.max_label_value_length, settings.max_labels_per_series) == (1024, 30)
 
 
 def test_basic_auth_from_environment():
@@ -137,6 +147,15 @@ def test_flag_wins_over_environment_and_repeats_accumulate():
         ),
         (["--dry-run", "--external-label=cluster"], {}, "must look like NAME=VALUE, got 'cluster'"),
         (["--dry-run", "--external-label=pod=x"], {}, "name 'pod' is taken"),
+        (["--dry-run", "--external-label=job_name=x"], {}, "name 'job_name' is taken"),
+        (["--dry-run", "--max-label-value-length=-1"], {}, "in 0..1048576, got '-1'"),
+        (["--dry-run", "--max-labels-per-series=x"], {}, "an integer in 0..10000"),
+        (
+            ["--dry-run", "--max-labels-per-series=4", "--external-label=c=1"],
+            {},
+            "--max-labels-per-series (FLOWKEEPER_BACKFILL_MAX_LABELS_PER_SERIES) must be 0 or "
+            "at least 5 (__name__, identity and external labels), got 4",
+        ),
         (["--dry-run", "--external-label=label_x=1"], {}, "name 'label_x' is taken"),
         (["--dry-run", "--external-label=__x=1"], {}, "without a leading __"),
         (
@@ -189,7 +208,8 @@ def test_flag_wins_over_environment_and_repeats_accumulate():
         (
             ["--dry-run", "--shard-count=0"],
             {},
-            "--shard-count (FLOWKEEPER_BACKFILL_SHARD_COUNT) must be an integer in 1..1000, got '0'",
+            "--shard-count (FLOWKEEPER_BACKFILL_SHARD_COUNT) must be an integer in 1..1000, "
+            "got '0'",
         ),
         (
             ["--dry-run", "--shard-count=2", "--shard-index=2"],

@@ -8,6 +8,7 @@ from tests.backfill.capture import CaptureReceiver, capturing
 from tests.backfill.listserver import ListServer, serving
 
 KINDS = "--resources=pods,namespaces,deployments"
+BOTH_FAMILIES = "--metric-annotations-allowlist=*=[*]"
 COUNTS = {"pods": 400, "namespaces": 30, "deployments": 57}
 
 
@@ -34,7 +35,13 @@ def run(tmp_path, monkeypatch):
         with serving(server) as url, capturing(CaptureReceiver(script=[])) as receiver:
             kubeconfig = write_kubeconfig(tmp_path / "kubeconfig", url)
             code = main(
-                [f"--kubeconfig={kubeconfig}", f"--remote-write-url={receiver.url}", KINDS, *args]
+                [
+                    f"--kubeconfig={kubeconfig}",
+                    f"--remote-write-url={receiver.url}",
+                    KINDS,
+                    BOTH_FAMILIES,
+                    *args,
+                ]
             )
         assert code == 0
         return receiver
@@ -45,7 +52,9 @@ def run(tmp_path, monkeypatch):
 @pytest.mark.parametrize("count", [2, 3, 5])
 def test_shards_are_disjoint_and_their_union_is_the_unsharded_run(run, count):
     whole = object_series(run())
-    shards = [object_series(run(f"--shard-index={i}", f"--shard-count={count}")) for i in range(count)]
+    shards = [
+        object_series(run(f"--shard-index={i}", f"--shard-count={count}")) for i in range(count)
+    ]
     assert len(whole) == 2 * sum(COUNTS.values())
     assert all(shards), "every shard got some objects"
     union = [series for shard in shards for series in shard]
