@@ -20,7 +20,7 @@ from flowkeeper.backfill.httpsession import read_body, session_for
 from flowkeeper.backfill.kinds import Kind
 from flowkeeper.backfill.kubeconfig import ApiConnection
 from flowkeeper.backfill.metrics import RunMetrics
-from flowkeeper.backfill.objects import ObjectMeta, PageError, decode_list
+from flowkeeper.backfill.objects import Metadata, PageError, decode_list
 from flowkeeper.backfill.retrying import RetryableStatusError, check_status, report_retry, retrying
 
 log = logging.getLogger("flowkeeper.backfill.lister")
@@ -39,7 +39,7 @@ MAX_RESTARTS = 3
 class Page(NamedTuple):
     """The `metadata` of each object of one LIST page; `restarted` flags a 410 restart."""
 
-    items: list[ObjectMeta]
+    items: list[Metadata]
     restarted: bool
 
 
@@ -73,8 +73,9 @@ class Lister:
         self._session.cert = connection.client_cert
         self._session.verify = connection.verify
 
-    def pages(self, kind: Kind) -> Iterator[Page]:
-        """Every page of `kind`, in order; raises ApiError when the kind cannot be listed."""
+    def pages(self, kind: Kind, *, annotations: bool = True) -> Iterator[Page]:
+        """Every page of `kind`, in order; raises ApiError when the kind cannot be listed.
+        `annotations=False`: the objects' annotations are not decoded (not exported)."""
         token = ""
         restarts = 0
         restarted = False
@@ -104,11 +105,14 @@ class Lister:
                     unavailable=False,
                 )
             try:
-                items, token = decode_list(body)
+                items, token = decode_list(body, annotations=annotations)
             except PageError as error:
                 raise ApiError(
                     f"LIST {kind.plural}: unreadable list: {error}", unavailable=False
                 ) from None
+            # The body (2 MB for 500 realistic pods) must not stay alive, held by this
+            # suspended generator, while the next one is read: one body at a time.
+            del response, body
             yield Page(items, restarted)
             restarted = False
             if not token:

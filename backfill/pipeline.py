@@ -25,7 +25,7 @@ log = logging.getLogger("flowkeeper.backfill")
 
 
 class PageSource(Protocol):
-    def pages(self, kind: Kind) -> Iterator[Page]: ...
+    def pages(self, kind: Kind, *, annotations: bool = True) -> Iterator[Page]: ...
 
 
 class Sink(Protocol):
@@ -152,7 +152,8 @@ class Pipeline:
                     self._pages.put(_Listed(spec, unavailable or "run aborted"))
                     continue
                 try:
-                    for page in self._source.pages(spec.kind):
+                    pages = self._source.pages(spec.kind, annotations=spec.annotations.emits)
+                    for page in pages:
                         self._pages.put(_PageOf(spec, page))
                         if self._abort.is_set():
                             break

@@ -21,7 +21,7 @@ from typing import NamedTuple
 from flowkeeper.backfill.allowlist import KeyFilter
 from flowkeeper.backfill.kinds import Kind
 from flowkeeper.backfill.labelnames import label_names
-from flowkeeper.backfill.objects import ObjectMeta
+from flowkeeper.backfill.objects import Metadata
 
 Series = tuple[tuple[str, str], ...]
 
@@ -104,7 +104,7 @@ def kind_series_spec(
     )
 
 
-def object_series(spec: KindSeriesSpec, metadata: ObjectMeta) -> ObjectSeries | None:
+def object_series(spec: KindSeriesSpec, metadata: Metadata) -> ObjectSeries | None:
     """The object's series, or None when it has no name (it cannot be identified)."""
     if not metadata.name:
         return None

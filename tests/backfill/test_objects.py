@@ -62,3 +62,17 @@ def test_a_field_of_an_odd_type_costs_that_field_only():
 def test_unreadable_bodies_raise_page_error(text):
     with pytest.raises(PageError):
         decode_list(text)
+
+
+def test_annotations_are_left_out_when_not_exported():
+    page = b'{"metadata":{},"items":[%s]}' % realistic_pod(4)
+    (with_them,), _ = decode_list(page)
+    (without,), _ = decode_list(page, annotations=False)
+    assert with_them.annotations
+    assert without.annotations is None
+    assert (without.name, without.namespace, without.uid, without.labels) == (
+        with_them.name,
+        with_them.namespace,
+        with_them.uid,
+        with_them.labels,
+    )

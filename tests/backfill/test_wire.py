@@ -27,12 +27,15 @@ def test_encoder_output_is_the_protobuf_library_output(samples, timestamp):
 @given(st.lists(st.tuples(LABELS, VALUES), min_size=1, max_size=5), TIMESTAMPS)
 def test_cached_labels_encode_the_same_on_every_reuse(samples, timestamp):
     first = encode_samples(samples, timestamp)
-    assert encode_samples(samples, timestamp) == first == reference_write_request(samples, timestamp)
+    assert (
+        encode_samples(samples, timestamp) == first == reference_write_request(samples, timestamp)
+    )
 
 
 @given(st.integers(min_value=0, max_value=2**64 - 1))
 def test_varint_round_trips(number):
     encoded = varint(number)
-    assert all(byte & 0x80 for byte in encoded[:-1]) and not encoded[-1] & 0x80
+    assert all(byte & 0x80 for byte in encoded[:-1])
+    assert not encoded[-1] & 0x80
     assert sum((byte & 0x7F) << (7 * i) for i, byte in enumerate(encoded)) == number
     assert len(encoded) == max(1, math.ceil(number.bit_length() / 7))
