@@ -1,7 +1,7 @@
 """`flowkeeper-backfill`: wires settings, kubeconfig, lister, pipeline and sink; sets the exit code.
 
 Exit codes: 0 every batch delivered, 1 some batch not delivered or a kind not listed,
-2 bad usage (flags, environment, kubeconfig).
+2 bad usage (flags, environment, kubeconfig), 143 stopped by SIGTERM.
 """
 
 import gc
@@ -15,17 +15,19 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from flowkeeper.backfill import logs
+from flowkeeper.backfill.delivery import RunReport
 from flowkeeper.backfill.encoder import request_headers
-from flowkeeper.backfill.errors import DeliveryError, UsageError
+from flowkeeper.backfill.errors import DeliveryError, Interrupted, UsageError
 from flowkeeper.backfill.kinds import KINDS
 from flowkeeper.backfill.kubeconfig import ApiConnection, resolve_connection
 from flowkeeper.backfill.lister import Lister
 from flowkeeper.backfill.metrics import RunMetrics
-from flowkeeper.backfill.pipeline import Pipeline, RunReport
+from flowkeeper.backfill.pipeline import Pipeline
 from flowkeeper.backfill.sender import RemoteWriter
 from flowkeeper.backfill.series import SeriesLimits, kind_series_spec
 from flowkeeper.backfill.settings import PROG, Settings, parse_settings
 from flowkeeper.backfill.sinks import RemoteWriteSink, TextSink
+from flowkeeper.backfill.stopping import EXIT_TERMINATED, StopSignal, handling_sigterm
 
 log = logging.getLogger("flowkeeper.backfill")
 
@@ -78,6 +80,7 @@ def run(settings: Settings, connection: ApiConnection) -> int:
             extra={"fields": {"kind": spec.kind.plural}},
         )
         specs.remove(spec)
+    stop = StopSignal()
     lister = Lister(
         connection,
         user_agent=agent,
@@ -85,12 +88,14 @@ def run(settings: Settings, connection: ApiConnection) -> int:
         timeout=settings.timeout,
         budget_seconds=settings.max_retry_seconds,
         metrics=metrics,
+        sleep=stop.sleep,
     )
     sink: RemoteWriteSink | TextSink
     if settings.dry_run:
         sink = TextSink(sys.stdout, timestamp_ms=timestamp_ms)
     else:
-        sink = RemoteWriteSink(_writer(settings, metrics, agent), timestamp_ms=timestamp_ms)
+        writer = _writer(settings, metrics, agent, stop)
+        sink = RemoteWriteSink(writer, timestamp_ms=timestamp_ms)
     log.info(
         "backfill started",
         extra={
@@ -102,17 +107,20 @@ def run(settings: Settings, connection: ApiConnection) -> int:
             }
         },
     )
+    pipeline = Pipeline(
+        specs=specs,
+        source=lister,
+        sink=sink,
+        batch_size=settings.batch_size,
+        metrics=metrics,
+        stop=stop.event,
+        shard=settings.shard,
+    )
     quiet_gc()
     try:
-        report = Pipeline(
-            specs=specs,
-            source=lister,
-            sink=sink,
-            batch_size=settings.batch_size,
-            metrics=metrics,
-            shard=settings.shard,
-        ).run()
-        return _finish(settings, sink, report, metrics, started)
+        with handling_sigterm(stop):
+            report = pipeline.run()
+            return _finish(settings, sink, report, metrics=metrics, started=started, stop=stop)
     finally:
         lister.close()
         sink.close()
@@ -122,11 +130,14 @@ def _finish(
     settings: Settings,
     sink: RemoteWriteSink | TextSink,
     report: RunReport,
+    *,
     metrics: RunMetrics,
     started: float,
+    stop: StopSignal,
 ) -> int:
     success = report.success
     metrics.duration.set(round(time.time() - started, 3))
+    metrics.success.set(1 if success else 0)
     if success:
         metrics.last_success.set(time.time())
     if not report.receiver_unavailable:
@@ -138,12 +149,16 @@ def _finish(
             external=settings.external_labels + shard,
             success=success,
         )
+        # After SIGTERM, one attempt within what is left of the 10 s.
+        timeout = max(0.5, stop.remaining() - 0.5) if stop.stopped else None
         try:
-            sink.write_summary(summary, int(time.time() * 1000))
-        except DeliveryError as error:
+            sink.write_summary(summary, int(time.time() * 1000), timeout=timeout)
+        except (DeliveryError, Interrupted) as error:
             success = False
             log.error("run summary not delivered", extra={"fields": {"error": str(error)}})
     _log_summary(report, success, time.time() - started)
+    if report.interrupted:
+        return EXIT_TERMINATED
     return EXIT_OK if success else EXIT_FAILED
 
 
@@ -170,7 +185,7 @@ def user_agent() -> str:
         return PROG
 
 
-def _writer(settings: Settings, metrics: RunMetrics, agent: str) -> RemoteWriter:
+def _writer(settings: Settings, metrics: RunMetrics, agent: str, stop: StopSignal) -> RemoteWriter:
     extra = dict(settings.headers)
     if settings.bearer_token_file:
         token = Path(settings.bearer_token_file).read_text().strip()
@@ -187,13 +202,14 @@ def _writer(settings: Settings, metrics: RunMetrics, agent: str) -> RemoteWriter
         budget_seconds=settings.max_retry_seconds,
         auth=auth,
         verify=settings.ca_file or True,
+        sleep=stop.sleep,
     )
 
 
 def _log_summary(report: RunReport, success: bool, seconds: float) -> None:
     objects = sum(k.objects for k in report.kinds)
     fields = {
-        "result": "success" if success else "failed",
+        "result": "interrupted" if report.interrupted else "success" if success else "failed",
         "kinds": len(report.kinds),
         "objects": objects,
         "series": sum(k.series for k in report.kinds),

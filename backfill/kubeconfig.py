@@ -3,9 +3,9 @@
 Order: `--kubeconfig`, then `KUBECONFIG` (several files merged, first one wins per name), then
 the in-cluster service account, then `~/.kube/config`. Supported credentials: bearer token
 (inline or file), client certificate and key (files or inline data), basic auth; cluster CA
-(file or inline data) or `insecure-skip-tls-verify`. exec and auth-provider plugins are not
-supported. The `kubernetes` package would cover those, but importing it alone costs about
-18 MiB of resident memory, which does not fit the 53 MiB budget (see docs/backfill.md).
+(file or inline data) or `insecure-skip-tls-verify`. `exec` and `auth-provider` plugins are
+handed to the `kubernetes` package's loader (`kubeplugins`), imported only in that case: it
+costs about 18 MiB of resident memory that the in-cluster path does not need.
 """
 
 import base64
@@ -87,6 +87,10 @@ def _from_kubeconfig(paths: list[Path], files_dir: Path, *, source: str) -> ApiC
     context = _named(merged, "contexts", current, source)
     cluster = _named(merged, "clusters", context.get("cluster", ""), source)
     user = merged["users"].get(context.get("user", ""), {})
+    if "exec" in user or "auth-provider" in user:
+        from flowkeeper.backfill.kubeplugins import plugin_connection
+
+        return plugin_connection([p for p in paths if p.exists()], source=source)
     base = paths[0].parent
     return _connection(cluster, user, base, files_dir, source)
 
@@ -103,11 +107,6 @@ def _named(
 def _connection(
     cluster: dict[str, Any], user: dict[str, Any], base: Path, files_dir: Path, source: str
 ) -> ApiConnection:
-    if "exec" in user or "auth-provider" in user:
-        raise UsageError(
-            f"{source}: exec and auth-provider credentials are not supported; "
-            "use a token, a client certificate or basic auth"
-        )
     server = cluster.get("server")
     if not server:
         raise UsageError(f"{source}: the current cluster has no server")

@@ -7,6 +7,7 @@ structs are `gc=False` (they hold only strings and dicts of strings, so they can
 cycles), which keeps them out of the garbage collector's generations.
 """
 
+import json
 from collections.abc import Mapping
 from typing import ClassVar, Protocol
 
@@ -92,18 +93,21 @@ def decode_list(body: bytes, *, annotations: bool = True) -> tuple[list[Metadata
     try:
         document = (_DECODER if annotations else _LABELS_ONLY_DECODER).decode(body)
     except msgspec.ValidationError:
-        return _decode_leniently(body)
+        return _lenient(_ANY_JSON.decode(body))
     except msgspec.DecodeError as error:
-        raise PageError(str(error)) from None
+        # msgspec refuses what Python's json accepts: lone surrogates (`"\ud800"`). Go's
+        # encoder never writes them, but a page is not lost for one odd string.
+        try:
+            return _lenient(json.loads(body))
+        except ValueError:
+            raise PageError(str(error)) from None
     items: list[Metadata] = [item.metadata or _EMPTY for item in document.items or ()]
     return items, document.metadata.continue_ if document.metadata else ""
 
 
-def _decode_leniently(body: bytes) -> tuple[list[Metadata], str]:
-    """Valid JSON with a field of an unexpected type somewhere (never seen from
-    kube-apiserver): decoded untyped, one object at a time, so one odd object does not cost
-    the whole page."""
-    document = _ANY_JSON.decode(body)
+def _lenient(document: object) -> tuple[list[Metadata], str]:
+    """A page with a field of an unexpected type somewhere (never seen from kube-apiserver),
+    decoded untyped: read one object at a time, so one odd object does not cost the page."""
     if not isinstance(document, dict):
         raise PageError(f"expected a JSON object, got {type(document).__name__}")
     items = document.get("items")

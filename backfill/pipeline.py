@@ -10,55 +10,30 @@ import queue
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol
 
-from flowkeeper.backfill.errors import ApiError, DeliveryError
+from flowkeeper.backfill.delivery import (
+    END,
+    Batch,
+    Delivery,
+    KindEnd,
+    KindReport,
+    RunReport,
+    Sink,
+)
+from flowkeeper.backfill.errors import ApiError, Interrupted
 from flowkeeper.backfill.kinds import Kind
 from flowkeeper.backfill.lister import Page
 from flowkeeper.backfill.metrics import RunMetrics
 from flowkeeper.backfill.series import KindSeriesSpec, ObjectSeries, Series, object_series
 from flowkeeper.backfill.sharding import UNSHARDED, Shard
-from flowkeeper.backfill.sinks import WriteOutcome
 
 log = logging.getLogger("flowkeeper.backfill")
 
 
 class PageSource(Protocol):
     def pages(self, kind: Kind, *, annotations: bool = True) -> Iterator[Page]: ...
-
-
-class Sink(Protocol):
-    """Where batches go: the remote-write receiver, or stdout for `--dry-run`."""
-
-    def write(self, spec: KindSeriesSpec, batch: Sequence[Series]) -> WriteOutcome: ...
-
-    def end_kind(self, spec: KindSeriesSpec) -> None: ...
-
-
-@dataclass
-class KindReport:
-    kind: str
-    objects: int = 0
-    series: int = 0
-    delivered_series: int = 0
-    refused_series: int = 0
-    batches: int = 0
-    failed_batches: int = 0
-    seconds: float = 0.0
-    error: str = ""
-
-
-@dataclass
-class RunReport:
-    kinds: list[KindReport] = field(default_factory=list)
-    receiver_unavailable: bool = False
-
-    @property
-    def success(self) -> bool:
-        return not self.receiver_unavailable and not any(
-            k.error or k.failed_batches or k.refused_series for k in self.kinds
-        )
 
 
 @dataclass
@@ -73,20 +48,11 @@ class _PageOf:
     page: Page
 
 
-@dataclass
-class _Batch:
-    spec: KindSeriesSpec
-    series: list[Series]
-
-
-@dataclass
-class _KindEnd:
-    spec: KindSeriesSpec
-    report: KindReport
-    started: float
-
-
-_END = None
+_END = END
+_POLL_SECONDS = 0.1
+# After SIGTERM: how long the batch in flight may take to finish before it is abandoned, so
+# that the run summary can still be sent and the process ends within 10 s.
+STOP_GRACE_SECONDS = 7.0
 
 
 class _PageTally:
@@ -113,6 +79,8 @@ class Pipeline:
         sink: Sink,
         batch_size: int,
         metrics: RunMetrics,
+        stop: threading.Event | None = None,
+        stop_grace: float = STOP_GRACE_SECONDS,
         shard: Shard = UNSHARDED,
     ) -> None:
         self._specs = specs
@@ -122,26 +90,53 @@ class Pipeline:
         self._batch_size = batch_size
         self._metrics = metrics
         self._pages: queue.Queue[_PageOf | _Listed | None] = queue.Queue(maxsize=1)
-        self._batches: queue.Queue[_Batch | _KindEnd | None] = queue.Queue(maxsize=1)
+        self._batches: queue.Queue[Batch | KindEnd | None] = queue.Queue(maxsize=1)
         self._abort = threading.Event()
+        self._stop = stop or threading.Event()
+        self._stop_grace = stop_grace
         self._report = RunReport()
+        self._delivery = Delivery(
+            batches=self._batches,
+            sink=sink,
+            metrics=metrics,
+            report=self._report,
+            abort=self._abort,
+            stop=self._stop,
+        )
         self._logged_drops: set[str] = set()
-        self._first_refused_logged = False
 
     def run(self) -> RunReport:
         threads = [
             threading.Thread(target=self._list, name="lister", daemon=True),
-            threading.Thread(target=self._deliver, name="sink", daemon=True),
+            threading.Thread(target=self._delivery.run, name="sink", daemon=True),
         ]
         for thread in threads:
             thread.start()
         try:
             self._build()
         finally:
-            self._batches.put(_END)
-            for thread in threads:
-                thread.join()
+            if self._stop.is_set():
+                self._abandon(threads[1])
+            else:
+                self._batches.put(_END)
+                for thread in threads:
+                    thread.join()
         return self._report
+
+    def _abandon(self, sink: threading.Thread) -> None:
+        """SIGTERM: no more batches; wait for the one in flight up to the grace period. The
+        lister may be inside a request: it is a daemon thread and is left behind."""
+        self._report.interrupted = True
+        self._abort.set()
+        deadline = time.monotonic() + self._stop_grace
+        try:
+            self._batches.put(_END, timeout=self._stop_grace)
+        except queue.Full:
+            log.warning("batch in flight abandoned", extra={"fields": {"reason": "SIGTERM"}})
+            return
+        sink.join(max(0.0, deadline - time.monotonic()))
+        if sink.is_alive():
+            log.warning("batch in flight abandoned", extra={"fields": {"reason": "SIGTERM"}})
 
     # Stage 1 (thread): pages from the API.
     def _list(self) -> None:
@@ -155,9 +150,12 @@ class Pipeline:
                     pages = self._source.pages(spec.kind, annotations=spec.annotations.emits)
                     for page in pages:
                         self._pages.put(_PageOf(spec, page))
-                        if self._abort.is_set():
+                        if self._abort.is_set() or self._stop.is_set():
                             break
                     self._pages.put(_Listed(spec))
+                except Interrupted:
+                    self._pages.put(_Listed(spec, "interrupted"))
+                    return
                 except ApiError as error:
                     self._metrics.list_failures.labels(kind=spec.kind.plural).inc()
                     fields = {"kind": spec.kind.plural, "error": str(error)}
@@ -176,13 +174,19 @@ class Pipeline:
         batch: list[Series] = []
         report = KindReport("")
         started = time.monotonic()
-        while (item := self._pages.get()) is not _END:
+        while not self._stop.is_set():
+            try:
+                item = self._pages.get(timeout=_POLL_SECONDS)
+            except queue.Empty:
+                continue
+            if item is _END:
+                break
             if isinstance(item, _Listed):
                 if batch:
-                    self._batches.put(_Batch(item.spec, batch))
+                    self._hand_on(Batch(item.spec, batch))
                     batch = []
                 report.kind, report.error = item.spec.kind.plural, item.error
-                self._batches.put(_KindEnd(item.spec, report, started))
+                self._hand_on(KindEnd(item.spec, report, started))
                 report, started = KindReport(""), time.monotonic()
                 continue
             if self._abort.is_set():
@@ -207,9 +211,18 @@ class Pipeline:
                     report.series += 1
                     batch.append(series)
                     if len(batch) == self._batch_size:
-                        self._batches.put(_Batch(spec, batch))
+                        self._hand_on(Batch(spec, batch))
                         batch = []
             self._count_drops(spec.kind.plural, tally)
+
+    def _hand_on(self, item: "Batch | KindEnd") -> None:
+        """Queue for the sink; gives up when SIGTERM arrives while the sink is busy."""
+        while not self._stop.is_set():
+            try:
+                self._batches.put(item, timeout=_POLL_SECONDS)
+            except queue.Full:
+                continue
+            return
 
     def _count_drops(self, kind: str, tally: "_PageTally") -> None:
         metrics = self._metrics
@@ -236,82 +249,3 @@ class Pipeline:
         if reason not in self._logged_drops:
             self._logged_drops.add(reason)
             log.info(message, extra={"fields": {"reason": reason, "kind": kind, "first": True}})
-
-    # Stage 3 (thread): delivery.
-    def _deliver(self) -> None:
-        tally = KindReport("")
-        while (item := self._batches.get()) is not _END:
-            if isinstance(item, _KindEnd):
-                self._end_kind(item, tally)
-                tally = KindReport("")
-                continue
-            tally.batches += 1
-            if self._abort.is_set():
-                tally.failed_batches += 1
-                self._fail(item)
-                continue
-            try:
-                outcome = self._sink.write(item.spec, item.series)
-            except DeliveryError as error:
-                tally.failed_batches += 1
-                self._fail(item)
-                log.error(
-                    "batch not delivered",
-                    extra={"fields": {"kind": item.spec.kind.plural, "error": str(error)}},
-                )
-                if error.retryable:
-                    self._report.receiver_unavailable = True
-                    self._abort.set()
-                continue
-            tally.delivered_series += len(item.series) - outcome.refused
-            if outcome.refused:
-                tally.refused_series += outcome.refused
-                self._refused(item.spec, outcome)
-            else:
-                self._metrics.batches.labels(result="delivered").inc()
-
-    def _refused(self, spec: KindSeriesSpec, outcome: WriteOutcome) -> None:
-        self._metrics.batches.labels(result="refused").inc()
-        self._metrics.refused.labels(kind=spec.kind.plural).inc(outcome.refused)
-        if self._first_refused_logged:
-            return
-        # Logged once per run, with what identifies the series; the counter has the totals.
-        self._first_refused_logged = True
-        labels = dict(outcome.first_refused)
-        identity = {"__name__": labels.get("__name__", "")}
-        identity.update((name, labels.get(name, "")) for name in spec.kind.identity_labels)
-        fields = {
-            "kind": spec.kind.plural,
-            "series": ",".join(f"{k}={v}" for k, v in identity.items()),
-            "receiver_message": outcome.message,
-            "first": True,
-        }
-        log.error("series refused by the receiver", extra={"fields": fields})
-
-    def _fail(self, batch: _Batch) -> None:
-        self._metrics.batches.labels(result="failed").inc()
-        self._metrics.undelivered.labels(kind=batch.spec.kind.plural).inc(len(batch.series))
-
-    def _end_kind(self, end: _KindEnd, tally: KindReport) -> None:
-        report = end.report
-        report.batches, report.failed_batches = tally.batches, tally.failed_batches
-        report.delivered_series = tally.delivered_series
-        report.refused_series = tally.refused_series
-        report.seconds = round(time.monotonic() - end.started, 3)
-        self._sink.end_kind(end.spec)
-        self._report.kinds.append(report)
-        self._metrics.objects.labels(kind=report.kind).set(report.objects)
-        self._metrics.series.labels(kind=report.kind).set(report.series)
-        fields: dict[str, object] = {
-            "kind": report.kind,
-            "objects": report.objects,
-            "series": report.series,
-            "delivered_series": report.delivered_series,
-            "refused_series": report.refused_series,
-            "batches": report.batches,
-            "failed_batches": report.failed_batches,
-            "seconds": report.seconds,
-        }
-        if report.error:
-            fields["error"] = report.error
-        log.info("kind done", extra={"fields": fields})

@@ -50,11 +50,11 @@ class RemoteWriter:
         self._session.auth = auth
         self._session.verify = verify
 
-    def send(self, body: bytes, *, raw_bytes: int = 0) -> None:
+    def send(self, body: bytes, *, raw_bytes: int = 0, timeout: float | None = None) -> None:
         """Deliver one batch or raise DeliveryError (retryable=True: receiver unavailable;
         RefusedError: the receiver refused the content with 400)."""
         try:
-            response = self._retrying(self._post, body, raw_bytes)
+            response = self._retrying(self._post, body, raw_bytes, timeout or self._timeout)
         except (RetryableStatusError, requests.RequestException) as error:
             raise DeliveryError(f"receiver unavailable: {error}", retryable=True) from None
         if 200 <= response.status_code < 300:
@@ -68,12 +68,12 @@ class RemoteWriter:
     def close(self) -> None:
         self._session.close()
 
-    def _post(self, body: bytes, raw_bytes: int) -> requests.Response:
+    def _post(self, body: bytes, raw_bytes: int, timeout: float) -> requests.Response:
         self._sent_snappy.inc(len(body))
         self._sent_raw.inc(raw_bytes)
         started = time.monotonic()
         try:
-            response = self._session.post(self._url, data=body, timeout=self._timeout, stream=True)
+            response = self._session.post(self._url, data=body, timeout=timeout, stream=True)
             read_body(response)
         finally:
             self._metrics.request_duration.observe(time.monotonic() - started)

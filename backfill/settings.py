@@ -65,7 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
         "Prometheus remote-write receiver, as kube-state-metrics style series. "
         f"Every flag can be set as {ENV_PREFIX}<FLAG> (e.g. {ENV_PREFIX}BATCH_SIZE).",
         epilog="Exit codes: 0 every batch delivered; 1 some batch not delivered, a kind not "
-        "listed or the receiver unavailable; 2 bad usage (flags, environment, kubeconfig).",
+        "listed or the receiver unavailable; 2 bad usage (flags, environment, kubeconfig); 143 "
+        "stopped by SIGTERM.",
     )
     add = parser.add_argument
     add("--remote-write-url", metavar="URL", help="receiver endpoint (required unless --dry-run)")

@@ -56,9 +56,15 @@ class RemoteWriteSink:
     def end_kind(self, spec: KindSeriesSpec) -> None:
         """Nothing to do: every batch was sent as it was made."""
 
-    def write_summary(self, samples: Sequence[tuple[Series, float]], timestamp_ms: int) -> None:
+    def write_summary(
+        self,
+        samples: Sequence[tuple[Series, float]],
+        timestamp_ms: int,
+        *,
+        timeout: float | None = None,
+    ) -> None:
         raw = encode_samples(samples, timestamp_ms)
-        self._writer.send(compress(raw), raw_bytes=len(raw))
+        self._writer.send(compress(raw), raw_bytes=len(raw), timeout=timeout)
 
     def close(self) -> None:
         self._writer.close()
@@ -97,7 +103,13 @@ class TextSink:
         self._spool.close()
         self._spool = None
 
-    def write_summary(self, samples: Sequence[tuple[Series, float]], timestamp_ms: int) -> None:
+    def write_summary(
+        self,
+        samples: Sequence[tuple[Series, float]],
+        timestamp_ms: int,
+        *,
+        timeout: float | None = None,
+    ) -> None:
         current = ""
         for series, value in samples:
             name = _metric_name(series)

@@ -45,6 +45,21 @@ class CaptureReceiver:
     def all_series(self) -> list[dict[str, str]]:
         return [series for request in self.requests for series in request.series()]
 
+    def summary_value(self, name: str, **labels: str) -> float | None:
+        """The value of one run-summary series (the last request is the summary)."""
+        for series in self.requests[-1].write_request().timeseries:
+            found = {lb.name: lb.value for lb in series.labels}
+            if "shard" not in labels:  # on every run series; asserted in test_shards_run.py
+                found.pop("shard", None)
+            if found.pop("__name__") == name and found == labels:
+                return float(series.samples[0].value)
+        return None
+
+
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A client that went away mid-request (what some tests do on purpose) is not news."""
+
 
 @contextmanager
 def capturing(receiver: CaptureReceiver) -> Iterator[CaptureReceiver]:
@@ -80,7 +95,7 @@ def capturing(receiver: CaptureReceiver) -> Iterator[CaptureReceiver]:
         def log_message(self, format: str, *args: object) -> None:
             """Quiet."""
 
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    httpd = _QuietServer(("127.0.0.1", 0), Handler)
     httpd.daemon_threads = True
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()

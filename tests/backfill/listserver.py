@@ -94,6 +94,7 @@ class ListServer:
     # "small": `generated()` (about 600 bytes of metadata); "realistic": `podshape`'s pods.
     shape: str = "small"
     record: bool = True
+    token: str = ""  # when set, requests must carry `Authorization: Bearer <token>` (else 401)
     requests: list[dict[str, Any]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -197,9 +198,12 @@ def _handler(server: ListServer) -> type[BaseHTTPRequestHandler]:
 
         def do_GET(self) -> None:
             url = urlsplit(self.path)
-            status, headers, body = server.answer(
-                url.path, url.query, self.headers.get("Accept", "")
-            )
+            if server.token and self.headers.get("Authorization") != f"Bearer {server.token}":
+                status, headers, body = _status(401, "Unauthorized", "Unauthorized")
+            else:
+                status, headers, body = server.answer(
+                    url.path, url.query, self.headers.get("Accept", "")
+                )
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))

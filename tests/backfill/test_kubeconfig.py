@@ -1,10 +1,16 @@
 import base64
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+from flowkeeper.backfill.cli import main
 from flowkeeper.backfill.errors import UsageError
 from flowkeeper.backfill.kubeconfig import ApiConnection, resolve_connection
+
+from tests.backfill.capture import CaptureReceiver, capturing
+from tests.backfill.listserver import ListServer, serving
 
 
 def kubeconfig(path, cluster, user, name="c"):
@@ -110,20 +116,84 @@ def test_home_kubeconfig_is_the_last_resort(tmp_path):
     assert resolve(tmp_path, environ={"HOME": str(tmp_path)}).server == "http://home"
 
 
-@pytest.mark.parametrize(
-    ("user", "message"),
-    [
-        ({"exec": {"command": "aws"}}, "exec and auth-provider credentials are not supported"),
-        (
-            {"auth-provider": {"name": "gcp"}},
-            "exec and auth-provider credentials are not supported",
-        ),
-    ],
-)
-def test_plugins_are_refused_clearly(tmp_path, user, message):
+EXEC_CREDENTIAL = {
+    "apiVersion": "client.authentication.k8s.io/v1beta1",
+    "kind": "ExecCredential",
+    "status": {"token": "exec-token"},
+}
+
+
+def exec_plugin(tmp_path, output=EXEC_CREDENTIAL, code=0):
+    script = tmp_path / "credential-plugin"
+    script.write_text(f"#!/bin/sh\necho '{json.dumps(output)}'\nexit {code}\n")
+    script.chmod(0o755)
+    return {
+        "exec": {
+            "apiVersion": "client.authentication.k8s.io/v1beta1",
+            "command": str(script),
+            "interactiveMode": "Never",
+        }
+    }
+
+
+def jwt(claims):
+    def part(data):
+        return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
+
+    return f"{part({'alg': 'none'})}.{part(claims)}.sig"
+
+
+def test_exec_plugin_token_is_used(tmp_path):
+    path = kubeconfig(tmp_path / "kc", {"server": "https://api:6443"}, exec_plugin(tmp_path))
+    connection = resolve(tmp_path, path)
+    assert (connection.server, connection.token) == ("https://api:6443", "exec-token")
+
+
+def test_exec_plugin_failure_is_a_usage_error(tmp_path):
+    user = exec_plugin(tmp_path, {"not": "a credential"}, code=3)
     path = kubeconfig(tmp_path / "kc", {"server": "https://api"}, user)
-    with pytest.raises(UsageError, match=message):
+    with pytest.raises(UsageError, match="--kubeconfig: the credential plugin gave neither"):
         resolve(tmp_path, path)
+
+
+def test_oidc_auth_provider_token_is_used(tmp_path):
+    token = jwt({"exp": 4_000_000_000, "sub": "me"})
+    provider = {
+        "name": "oidc",
+        "config": {"id-token": token, "client-id": "k", "idp-issuer-url": "https://idp"},
+    }
+    path = kubeconfig(tmp_path / "kc", {"server": "https://api"}, {"auth-provider": provider})
+    assert resolve(tmp_path, path).token == token
+
+
+def test_kubernetes_package_is_imported_only_for_plugins(tmp_path):
+    # The in-cluster / token path must not pay for importing `kubernetes` (memory).
+    path = kubeconfig(tmp_path / "kc", {"server": "https://api"}, {"token": "t"})
+    program = (
+        "import sys, pathlib\n"
+        "from flowkeeper.backfill.cli import main\n"
+        "from flowkeeper.backfill.kubeconfig import resolve_connection\n"
+        f"resolve_connection(kubeconfig={path!r}, environ={{}},\n"
+        f"    files_dir=pathlib.Path({str(tmp_path)!r}))\n"
+        "print('kubernetes' in sys.modules)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", program], cwd=tmp_path, capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "False"
+
+
+def test_exec_plugin_through_the_cli_against_a_server_requiring_its_token(tmp_path, monkeypatch):
+    monkeypatch.delenv("KUBECONFIG", raising=False)
+    server = ListServer(counts={"pods": 3}, token="exec-token")
+    with serving(server) as url, capturing(CaptureReceiver()) as receiver:
+        path = kubeconfig(tmp_path / "kc", {"server": url}, exec_plugin(tmp_path))
+        code = main(
+            [f"--kubeconfig={path}", f"--remote-write-url={receiver.url}", "--resources=pods"]
+        )
+    assert code == 0
+    pods = sorted(s["pod"] for s in receiver.all_series() if s["__name__"] == "kube_pod_labels")
+    assert pods == ["pod-0000000", "pod-0000001", "pod-0000002"]
 
 
 def test_missing_file_and_context_errors(tmp_path):

@@ -10,28 +10,6 @@ from tests.backfill.capture import CaptureReceiver, capturing
 from tests.backfill.listserver import Faults, ListServer, serving
 
 
-@pytest.fixture
-def run(tmp_path, monkeypatch):
-    """Run the CLI against `server`; returns (exit code, receiver)."""
-    for name in ("KUBECONFIG", "KUBERNETES_SERVICE_HOST"):
-        monkeypatch.delenv(name, raising=False)
-
-    def run_cli(server, *args, script=None):
-        with serving(server) as url, capturing(CaptureReceiver(script=script or [])) as receiver:
-            kubeconfig = write_kubeconfig(tmp_path / "kubeconfig", url)
-            code = main(
-                [
-                    f"--kubeconfig={kubeconfig}",
-                    f"--remote-write-url={receiver.url}",
-                    "--max-retry-seconds=5",
-                    *args,
-                ]
-            )
-        return code, receiver
-
-    return run_cli
-
-
 def object_requests(receiver):
     """Requests carrying object series (the last one is the run summary)."""
     return receiver.requests[:-1]
@@ -321,16 +299,6 @@ def test_json_log_lines_are_one_object_each(run, capsys):
     assert events[-1]["result"] == "success"
 
 
-def summary_value(receiver, name, **labels):
-    for series in receiver.requests[-1].write_request().timeseries:
-        found = {lb.name: lb.value for lb in series.labels}
-        if "shard" not in labels:  # on every run series; asserted in test_shards_run.py
-            found.pop("shard", None)
-        if found.pop("__name__") == name and found == labels:
-            return series.samples[0].value
-    return None
-
-
 def test_forbidden_kind_is_skipped_others_complete_exit_1_naming_it(run, capsys):
     server = ListServer(
         counts={"pods": 3, "nodes": 2}, faults=Faults(errors={"nodes": [(403, None)]})
@@ -339,7 +307,7 @@ def test_forbidden_kind_is_skipped_others_complete_exit_1_naming_it(run, capsys)
     assert code == 1
     assert names(receiver, "kube_pod_labels") == [f"pod-{i:07d}" for i in range(3)]
     assert names(receiver, "kube_node_labels") == []
-    assert summary_value(receiver, "kube_backfill_list_failures_total", kind="nodes") == 1.0
+    assert receiver.summary_value("kube_backfill_list_failures_total", kind="nodes") == 1.0
     err = capsys.readouterr().err
     assert "level=warning" in next(line for line in err.splitlines() if "kind skipped" in line)
     assert "LIST nodes: HTTP 403" in err
@@ -355,8 +323,8 @@ def test_429_with_retry_after_and_500_on_later_pages_are_retried(run):
     continues = [bool(r["params"].get("continue")) for r in server.requests]
     assert continues == [False, True, True, True, True]
     assert names(receiver, "kube_pod_labels") == [f"pod-{i:07d}" for i in range(25)]
-    assert summary_value(receiver, "kube_backfill_retries_total", stage="list", reason="429") == 1
-    assert summary_value(receiver, "kube_backfill_retries_total", stage="list", reason="5xx") == 1
+    assert receiver.summary_value("kube_backfill_retries_total", stage="list", reason="429") == 1
+    assert receiver.summary_value("kube_backfill_retries_total", stage="list", reason="5xx") == 1
 
 
 def test_page_that_never_answers_times_out_and_is_retried(run):
@@ -367,5 +335,5 @@ def test_page_that_never_answers_times_out_and_is_retried(run):
     assert len(server.requests) == 3  # page 1, page 2 (timed out), page 2 again
     assert names(receiver, "kube_pod_labels") == [f"pod-{i:07d}" for i in range(15)]
     assert (
-        summary_value(receiver, "kube_backfill_retries_total", stage="list", reason="timeout") == 1
+        receiver.summary_value("kube_backfill_retries_total", stage="list", reason="timeout") == 1
     )

@@ -1,0 +1,175 @@
+"""Stage 3 of the pipeline: batches to the sink, and what each kind's delivery came to.
+
+A batch the receiver refuses in part (the sink bisects 400s) counts its refused series and
+logs the first one once; a batch not delivered is counted with its series; a receiver still
+unavailable after the retry budget aborts the run. After SIGTERM nothing more is sent.
+"""
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from flowkeeper.backfill.errors import DeliveryError, Interrupted
+from flowkeeper.backfill.metrics import RunMetrics
+from flowkeeper.backfill.series import KindSeriesSpec, Series
+from flowkeeper.backfill.sinks import WriteOutcome
+
+log = logging.getLogger("flowkeeper.backfill")
+
+END = None
+
+
+class Sink(Protocol):
+    """Where batches go: the remote-write receiver, or stdout for `--dry-run`."""
+
+    def write(self, spec: KindSeriesSpec, batch: Sequence[Series]) -> WriteOutcome: ...
+
+    def end_kind(self, spec: KindSeriesSpec) -> None: ...
+
+
+@dataclass
+class KindReport:
+    kind: str
+    objects: int = 0
+    series: int = 0
+    delivered_series: int = 0
+    refused_series: int = 0
+    batches: int = 0
+    failed_batches: int = 0
+    seconds: float = 0.0
+    error: str = ""
+
+
+@dataclass
+class RunReport:
+    kinds: list[KindReport] = field(default_factory=list)
+    receiver_unavailable: bool = False
+    interrupted: bool = False
+
+    @property
+    def success(self) -> bool:
+        return (
+            not self.receiver_unavailable
+            and not self.interrupted
+            and not any(k.error or k.failed_batches or k.refused_series for k in self.kinds)
+        )
+
+
+@dataclass
+class Batch:
+    spec: KindSeriesSpec
+    series: list[Series]
+
+
+@dataclass
+class KindEnd:
+    spec: KindSeriesSpec
+    report: KindReport
+    started: float
+
+
+class Delivery:
+    def __init__(
+        self,
+        *,
+        batches: "queue.Queue[Batch | KindEnd | None]",
+        sink: Sink,
+        metrics: RunMetrics,
+        report: RunReport,
+        abort: threading.Event,
+        stop: threading.Event,
+    ) -> None:
+        self._batches = batches
+        self._sink = sink
+        self._metrics = metrics
+        self._report = report
+        self._abort = abort
+        self._stop = stop
+        self._first_refused_logged = False
+
+    def run(self) -> None:
+        """Deliver batches until END; the per-kind counts go into the run report."""
+        tally = KindReport("")
+        while (item := self._batches.get()) is not END:
+            if isinstance(item, KindEnd):
+                self._end_kind(item, tally)
+                tally = KindReport("")
+                continue
+            tally.batches += 1
+            if self._abort.is_set() or self._stop.is_set():
+                tally.failed_batches += 1
+                self._fail(item)
+                continue
+            try:
+                outcome = self._sink.write(item.spec, item.series)
+            except Interrupted:
+                tally.failed_batches += 1
+                self._fail(item)
+                continue
+            except DeliveryError as error:
+                tally.failed_batches += 1
+                self._fail(item)
+                log.error(
+                    "batch not delivered",
+                    extra={"fields": {"kind": item.spec.kind.plural, "error": str(error)}},
+                )
+                if error.retryable:
+                    self._report.receiver_unavailable = True
+                    self._abort.set()
+                continue
+            tally.delivered_series += len(item.series) - outcome.refused
+            if outcome.refused:
+                tally.refused_series += outcome.refused
+                self._refused(item.spec, outcome)
+            else:
+                self._metrics.batches.labels(result="delivered").inc()
+
+    def _refused(self, spec: KindSeriesSpec, outcome: WriteOutcome) -> None:
+        self._metrics.batches.labels(result="refused").inc()
+        self._metrics.refused.labels(kind=spec.kind.plural).inc(outcome.refused)
+        if self._first_refused_logged:
+            return
+        # Logged once per run, with what identifies the series; the counter has the totals.
+        self._first_refused_logged = True
+        labels = dict(outcome.first_refused)
+        identity = {"__name__": labels.get("__name__", "")}
+        identity.update((name, labels.get(name, "")) for name in spec.kind.identity_labels)
+        fields = {
+            "kind": spec.kind.plural,
+            "series": ",".join(f"{k}={v}" for k, v in identity.items()),
+            "receiver_message": outcome.message,
+            "first": True,
+        }
+        log.error("series refused by the receiver", extra={"fields": fields})
+
+    def _fail(self, batch: Batch) -> None:
+        self._metrics.batches.labels(result="failed").inc()
+        self._metrics.undelivered.labels(kind=batch.spec.kind.plural).inc(len(batch.series))
+
+    def _end_kind(self, end: KindEnd, tally: KindReport) -> None:
+        report = end.report
+        report.batches, report.failed_batches = tally.batches, tally.failed_batches
+        report.delivered_series = tally.delivered_series
+        report.refused_series = tally.refused_series
+        report.seconds = round(time.monotonic() - end.started, 3)
+        self._sink.end_kind(end.spec)
+        self._report.kinds.append(report)
+        self._metrics.objects.labels(kind=report.kind).set(report.objects)
+        self._metrics.series.labels(kind=report.kind).set(report.series)
+        fields: dict[str, object] = {
+            "kind": report.kind,
+            "objects": report.objects,
+            "series": report.series,
+            "delivered_series": report.delivered_series,
+            "refused_series": report.refused_series,
+            "batches": report.batches,
+            "failed_batches": report.failed_batches,
+            "seconds": report.seconds,
+        }
+        if report.error:
+            fields["error"] = report.error
+        log.info("kind done", extra={"fields": fields})

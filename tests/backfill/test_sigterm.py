@@ -1,0 +1,105 @@
+"""SIGTERM on the real CLI (a subprocess, a real signal): stop listing, finish or abandon the
+batch in flight, send the run summary marked failed, exit 143, all within 10 s."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from e2e.local import write_kubeconfig
+from tests.backfill.capture import CaptureReceiver, capturing
+from tests.backfill.listserver import Faults, ListServer, serving
+
+STOP_BUDGET = 10.0
+
+
+def start_cli(tmp_path, api_url, receiver_url, *extra):
+    kubeconfig = write_kubeconfig(tmp_path / "kubeconfig", api_url)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("KUBE", "FLOWKEEPER_"))}
+    command = [
+        sys.executable,
+        "-m",
+        "flowkeeper.backfill",
+        f"--kubeconfig={kubeconfig}",
+        f"--remote-write-url={receiver_url}",
+        "--resources=pods",
+        "--page-size=10",
+        "--batch-size=10",
+        *extra,
+    ]
+    # cwd outside the repo: its `operator/` folder would shadow the standard library module.
+    return subprocess.Popen(
+        command, cwd=tmp_path, env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL
+    )
+
+
+def wait_for(condition, timeout=20.0):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.02)
+
+
+def terminate(process):
+    process.send_signal(signal.SIGTERM)
+    sent = time.monotonic()
+    try:
+        code = process.wait(timeout=STOP_BUDGET + 5)
+        seconds = time.monotonic() - sent
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    with process.stderr:
+        return code, seconds, process.stderr.read().decode()
+
+
+def summary(receiver):
+    """The run's unlabelled series (`shard`, on every run series, aside)."""
+    last = receiver.requests[-1].write_request().timeseries
+    return {
+        ts.labels[0].value: ts.samples[0].value
+        for ts in last
+        if [lb.name for lb in ts.labels[1:]] == ["shard"]
+    }
+
+
+def test_sigterm_while_listing_stops_listing_and_sends_failed_summary(tmp_path):
+    # Slow pages: the run would take a minute.
+    server = ListServer(counts={"pods": 1000}, faults=Faults(delays={"pods": [0.1] * 100}))
+    with serving(server) as api, capturing(CaptureReceiver()) as receiver:
+        process = start_cli(tmp_path, api, receiver.url)
+        wait_for(lambda: len(receiver.requests) >= 2)
+        code, seconds, err = terminate(process)
+        lists_at_exit = len(server.requests)
+        time.sleep(0.3)
+        assert len(server.requests) == lists_at_exit  # nothing listed after the exit
+    assert code == 143
+    assert seconds < STOP_BUDGET
+    assert lists_at_exit < 100
+    values = summary(receiver)
+    assert values["kube_backfill_success"] == 0.0
+    assert "kube_backfill_last_success_timestamp_seconds" not in values
+    assert "SIGTERM received: stopping" in err
+    assert "result=interrupted" in err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("where", ["receiver", "api"])
+def test_sigterm_with_a_request_hanging_abandons_it_within_10s(tmp_path, where):
+    delays = {"pods": [0.0, 60.0]} if where == "api" else {}
+    server = ListServer(counts={"pods": 30}, faults=Faults(delays=delays))
+    script = [(204, {}, 60.0)] if where == "receiver" else []
+    with serving(server) as api, capturing(CaptureReceiver(script=script)) as receiver:
+        process = start_cli(tmp_path, api, receiver.url, "--timeout=120")
+        wait_for(lambda: len(receiver.requests) >= 1 and len(server.requests) >= 2)
+        time.sleep(0.3)
+        code, seconds, err = terminate(process)
+    assert code == 143
+    assert seconds < STOP_BUDGET
+    values = summary(receiver)
+    assert values["kube_backfill_success"] == 0.0
+    assert "Traceback" not in err
