@@ -3,7 +3,7 @@
 The paginating list server runs in its own process and generates objects on the fly
 (`--shape realistic`: Deployment-managed pods as kube-apiserver returns them, ~4 KB of JSON
 each with managedFields; `--shape small`: the old ~600-byte objects), so only the CLI's memory
-is measured: its peak RSS comes from the kernel (`ru_maxrss` of the child via os.wait4).
+is measured: its peak RSS and CPU seconds come from GNU time (`/usr/bin/time`).
 Receiver: VictoriaMetrics on loopback. The CPU seconds of the CLI, the list server and the
 receiver show what bounds the rate on this machine.
 
@@ -17,7 +17,6 @@ each with `--shard-index`/`--shard-count`.
 """
 
 import argparse
-import os
 import statistics
 import subprocess
 import sys
@@ -38,6 +37,7 @@ from e2e.receivers import Receiver, start_victoriametrics  # noqa: E402
 
 CLI = Path(sys.executable).parent / "flowkeeper-backfill"
 NAIVE = ROOT / "bench/naive_backfill.py"
+TIME = "/usr/bin/time"  # GNU time (Debian package `time`)
 SIZES = [10_000, 100_000, 1_000_000]
 # The list server's module imports `tests.…`: run it with the repo root appended to sys.path.
 SERVER_BOOT = f"import sys; sys.path.append({str(ROOT)!r}); "
@@ -73,20 +73,28 @@ def bytes_per_object(url: str) -> float:
 
 
 def run_processes(commands: list[list[str]]) -> tuple[list[int], float, float, float, str]:
-    """Run the commands at once; exit codes, wall seconds, max peak RSS MiB, total CPU s."""
+    """Run the commands at once; exit codes, wall seconds, max peak RSS MiB, total CPU s.
+
+    Each runs under GNU time, which reports its child's peak RSS: `ru_maxrss` of a child of
+    this (much larger) Python process would include the RSS it had between fork and exec.
+    """
     started = time.monotonic()
     logs = [tempfile.TemporaryFile("w+") for _ in commands]  # noqa: SIM115
+    usages = [tempfile.NamedTemporaryFile("r", suffix=".time") for _ in commands]  # noqa: SIM115
     processes = [
-        subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=log)
-        for command, log in zip(commands, logs, strict=True)
+        subprocess.Popen(
+            [TIME, "-f", "%M %U %S", "-o", usage.name, *command],
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+        )
+        for command, log, usage in zip(commands, logs, usages, strict=True)
     ]
     codes, peak, cpu = [], 0.0, 0.0
-    for process in processes:
-        _, status, usage = os.wait4(process.pid, 0)
-        process.returncode = os.waitstatus_to_exitcode(status)
-        codes.append(process.returncode)
-        peak = max(peak, usage.ru_maxrss / 1024)
-        cpu += usage.ru_utime + usage.ru_stime
+    for process, usage in zip(processes, usages, strict=True):
+        codes.append(process.wait())
+        kib, user, system = usage.read().split()[-3:]
+        peak = max(peak, int(kib) / 1024)
+        cpu += float(user) + float(system)
     seconds = time.monotonic() - started
     last = ""
     for log in logs:
@@ -132,6 +140,7 @@ def bench_size(vm: Receiver, directory: Path, objects: int, args: argparse.Names
         kubeconfig = write_kubeconfig(directory / "kubeconfig", url)
         label = f"{args.shape}-{objects}"
         page = [f"--page-size={args.page_size}"] if args.page_size else []
+        page += args.cli_arg
         plan: list[tuple[str, str, list[list[str]]]] = []
         plan.append(("cli", "first", [cli_command(kubeconfig, vm.write_url, label, page)]))
         for _ in range(args.repeats):
@@ -202,6 +211,9 @@ def main() -> None:
     parser.add_argument("--naive-max", type=int, default=100_000, help="largest naive size")
     parser.add_argument("--shards", type=int, default=1, help="also run N shards at once")
     parser.add_argument("--page-size", type=int, default=0, help="CLI --page-size (default)")
+    parser.add_argument(
+        "--cli-arg", action="append", default=[], help="extra CLI argument (repeatable)"
+    )
     args = parser.parse_args()
     rows: list[Row] = []
     with start_victoriametrics() as vm, tempfile.TemporaryDirectory() as directory:
