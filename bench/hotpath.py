@@ -1,16 +1,18 @@
-"""CPU of the backfill's pure stages on realistic pages, in one process, without HTTP.
+"""CPU time of the backfill's pure stages on realistic pages, in one process, without HTTP.
 
 Decodes `--pages` LIST bodies of 500 realistic pods (tests/backfill/podshape.py), builds the
-series, encodes and compresses the batches, and prints microseconds per object for each stage,
-with the garbage collector as configured by `--gc` (`on`: CPython's defaults; `frozen`: what
-the CLI does, see cli.py). Use it to measure a change to one stage; the end-to-end figures are
-bench/backfill_memory.py's.
+series, encodes and compresses the batches, and prints the CPU time (process_time, so other
+processes on the machine count less) per object of each stage and the time spent in garbage
+collections (gc.callbacks), with the collector as set by `--gc` (`on`: CPython's defaults;
+`frozen`: what the CLI does, see `quiet_gc` in cli.py). Use it to measure a change to one
+stage; the end-to-end figures are bench/backfill_memory.py's.
 
     python bench/hotpath.py --pages 100 --gc on
     python bench/hotpath.py --pages 100 --gc frozen
 """
 
 import argparse
+import gc
 import sys
 import time
 from pathlib import Path
@@ -52,6 +54,16 @@ def main() -> None:
         from flowkeeper.backfill.cli import quiet_gc
 
         quiet_gc()
+    collections = {"count": 0, "seconds": 0.0, "started": 0.0}
+
+    def track(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            collections["started"] = time.perf_counter()
+        else:
+            collections["count"] += 1
+            collections["seconds"] += time.perf_counter() - collections["started"]
+
+    gc.callbacks.append(track)
     decode = build = encode = 0.0
     for number in range(args.pages):
         started = time.process_time()
@@ -75,6 +87,8 @@ def main() -> None:
     for name, seconds in (("decode", decode), ("series", build), ("encode", encode)):
         print(f"  {name:7s} {1e6 * seconds / objects:6.1f} us/object")
     print(f"  total   {1e6 * total / objects:6.1f} us/object = {objects / total:,.0f} objects/s")
+    count, seconds = collections["count"], collections["seconds"]
+    print(f"  gc      {count} collections, {1e6 * seconds / objects:.2f} us/object")
 
 
 if __name__ == "__main__":
