@@ -24,6 +24,7 @@ class Captured:
     path: str
     headers: dict[str, str]
     body: bytes
+    client_port: int = 0  # the sender's side of the connection: equal ports, one connection
 
     def write_request(self) -> remote_pb2.WriteRequest:
         return remote_pb2.WriteRequest.FromString(snappy.uncompress(self.body))
@@ -70,7 +71,9 @@ def capturing(receiver: CaptureReceiver) -> Iterator[CaptureReceiver]:
 
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-            captured = Captured("POST", self.path, dict(self.headers.items()), body)
+            captured = Captured(
+                "POST", self.path, dict(self.headers.items()), body, self.client_address[1]
+            )
             with lock:
                 receiver.requests.append(captured)
                 item = receiver.script.pop(0) if receiver.script else (204, {})
