@@ -1,19 +1,26 @@
 """HTTP sessions without per-request waste, for the lister and the sender.
 
 requests, by default, looks the environment up on every request (proxy variables, `~/.netrc`,
-`REQUESTS_CA_BUNDLE`) and reads a body in 10 KB chunks joined afterwards. Here the proxy for the
-one server a session talks to is resolved once at start, `trust_env` is off, and a body is read
-with one call. The session keeps its connection open (keep-alive) between requests.
+`REQUESTS_CA_BUNDLE`) and reads a body in 10 KB chunks joined afterwards. Here the proxy and
+CA-bundle variables are read once at start for the one server a session talks to, `trust_env`
+is off (so `~/.netrc` is never read: its basic auth would replace our Authorization header),
+and a body is read with one call. The session keeps its connection open between requests.
 """
+
+import os
 
 import requests
 from requests.utils import get_environ_proxies
 
 
-def session_for(url: str) -> requests.Session:
-    """A keep-alive session for `url`'s server; environment proxies resolved now, once."""
+def session_for(url: str, *, verify: bool | str = True) -> requests.Session:
+    """A keep-alive session for `url`'s server; environment proxies and CA bundle (when
+    `verify` is True, as requests would) resolved now, once."""
     session = requests.Session()
     session.proxies.update(get_environ_proxies(url))
+    if verify is True:
+        verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+    session.verify = verify
     session.trust_env = False
     return session
 

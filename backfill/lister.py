@@ -65,13 +65,12 @@ class Lister:
             on_retry=report_retry(metrics.retries, stage="list", log=log, what="LIST"),
             sleep=sleep,
         )
-        self._session = session_for(connection.server)
+        self._session = session_for(connection.server, verify=connection.verify)
         self._session.headers.update({"Accept": METADATA_ACCEPT, "User-Agent": user_agent})
         if connection.token:
             self._session.headers["Authorization"] = f"Bearer {connection.token}"
         self._session.auth = connection.basic_auth
         self._session.cert = connection.client_cert
-        self._session.verify = connection.verify
 
     def pages(self, kind: Kind, *, annotations: bool = True) -> Iterator[Page]:
         """Every page of `kind`, in order; raises ApiError when the kind cannot be listed.

@@ -45,10 +45,9 @@ class RemoteWriter:
             ),
             sleep=sleep,
         )
-        self._session = session_for(url)
+        self._session = session_for(url, verify=verify)
         self._session.headers.update(headers)
         self._session.auth = auth
-        self._session.verify = verify
 
     def send(self, body: bytes, *, raw_bytes: int = 0, timeout: float | None = None) -> None:
         """Deliver one batch or raise DeliveryError (retryable=True: receiver unavailable;
