@@ -41,6 +41,7 @@ demo: install receivers
 bench: install
 	$(BIN)/python bench/backfill_memory.py
 	$(BIN)/python bench/operator_calls.py
+	$(BIN)/python bench/operator_takeover.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache .demo

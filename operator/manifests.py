@@ -222,6 +222,11 @@ def _container(spec: FlowCollectorSpec, *, privileged: bool) -> Manifest:
         ports.append(
             {"name": METRICS_PORT_NAME, "containerPort": metrics["port"], "protocol": "TCP"}
         )
+    if spec["hostNetwork"]:
+        # The API server would default hostPort to containerPort with host networking; set
+        # here, it is in the last-applied record, so turning hostNetwork off removes it again.
+        for port in ports:
+            port["hostPort"] = port["containerPort"]
     capabilities: Manifest = {"drop": ["ALL"]}
     if privileged:
         capabilities["add"] = ["NET_BIND_SERVICE"]

@@ -1,6 +1,12 @@
 """The operator's own Prometheus metrics (prometheus-client default registry)."""
 
-from prometheus_client import Counter, Gauge
+import logging
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any
+
+from prometheus_client import REGISTRY, Counter, Gauge, Histogram
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
 
 RECONCILES = Counter(
     "flowkeeper_operator_reconciles",
@@ -8,10 +14,19 @@ RECONCILES = Counter(
     " (unchanged, changed, invalid, error).",
     ["trigger", "result"],
 )
-API_WRITES = Counter(
-    "flowkeeper_operator_api_writes",
-    "Write calls to the Kubernetes API made by the reconciler, by kind and verb.",
-    ["kind", "verb"],
+RECONCILE_DURATION = Histogram(
+    "flowkeeper_operator_reconcile_duration_seconds",
+    "Time one reconcile of one FlowCollector took (API calls included), by trigger.",
+    ["trigger"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0),
+)
+API_REQUESTS = Counter(
+    "flowkeeper_operator_api_requests",
+    "Requests the operator's Kubernetes client made, by verb (get, list, create, patch,"
+    " update, delete), kind (FlowCollector/status for the status subresource) and HTTP status"
+    ' code ("error" when no answer came). kopf\'s own watches and annotation patches are not'
+    " included.",
+    ["verb", "kind", "code"],
 )
 RESTORES = Counter(
     "flowkeeper_operator_restores",
@@ -29,7 +44,77 @@ ERRORS = Counter(
     " or unexpected (a bug; logged with its traceback).",
     ["cause"],
 )
-FLOWCOLLECTORS = Gauge(
-    "flowkeeper_operator_flowcollectors",
-    "FlowCollectors the operator watches.",
+API_RETRIES = Counter(
+    "flowkeeper_operator_api_retries",
+    "API calls retried after a transient error (connection, 429, 5xx), by HTTP code (0: no"
+    " answer).",
+    ["code"],
 )
+EVENT_FAILURES = Counter(
+    "flowkeeper_operator_event_failures",
+    "Events the operator could not post (the reconcile goes on; each failure is logged).",
+)
+WATCH_RESTARTS = Counter(
+    "flowkeeper_operator_watch_restarts",
+    "Child watches listed again, by kind and cause: gone (410, the resourceVersion expired)"
+    " or error (the API failed; re-listed after a backoff).",
+    ["kind", "cause"],
+)
+DEPLOYMENTS_REPLACED = Counter(
+    "flowkeeper_operator_deployments_replaced",
+    "Deployments named in spec.migration.replaceDeployment, by outcome: deleted, missing (no"
+    " such Deployment) or failed (the API refused the deletion).",
+    ["result"],
+)
+LEADER = Gauge(
+    "flowkeeper_operator_leader",
+    "1 while this replica is the one reconciling (it holds the leader Lease, or leader"
+    " election is off), 0 while it stands by.",
+)
+
+READY_VALUES = ("true", "false", "unknown")
+# The statuses of the FlowCollectors this replica knows; set by the reconciler at start-up.
+StatusSource = Callable[[], Iterable[Mapping[str, Any]]]
+_log = logging.getLogger(__name__)
+
+
+def count_ready(statuses: Iterable[Mapping[str, Any]]) -> dict[str, int]:
+    """FlowCollectors by the status of their Ready condition (absent or odd: unknown)."""
+    counts = dict.fromkeys(READY_VALUES, 0)
+    for status in statuses:
+        ready = [c for c in status.get("conditions") or [] if c.get("type") == "Ready"]
+        value = str(ready[0].get("status", "")).lower() if ready else ""
+        counts[value if value in counts else "unknown"] += 1
+    return counts
+
+
+class FlowCollectorsByReady(Collector):
+    """``flowkeeper_operator_flowcollectors{ready}``, computed when scraped, so a deleted
+    FlowCollector leaves the count at once. A standby knows none and reports zeros."""
+
+    def __init__(self) -> None:
+        self.source: StatusSource = list
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        family = GaugeMetricFamily(
+            "flowkeeper_operator_flowcollectors",
+            "FlowCollectors this replica reconciles, by the status of their Ready condition.",
+            labels=["ready"],
+        )
+        try:
+            counts = count_ready(self.source())
+        except RuntimeError:
+            # The reconciler changed its index while the scrape thread read it; the next
+            # scrape reads it again. Logged, so it is not silent.
+            _log.info("FlowCollectors changed while being counted; skipped this scrape")
+            return
+        for value in READY_VALUES:
+            family.add_metric([value], counts[value])
+        yield family
+
+    def describe(self) -> Iterator[GaugeMetricFamily]:
+        yield GaugeMetricFamily("flowkeeper_operator_flowcollectors", "", labels=["ready"])
+
+
+FLOWCOLLECTORS = FlowCollectorsByReady()
+REGISTRY.register(FLOWCOLLECTORS)

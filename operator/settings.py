@@ -8,6 +8,7 @@ import kopf
 
 PREFIX = "flows.flowkeeper.dev"
 RESYNC_ENV = "FLOWKEEPER_OPERATOR_RESYNC_SECONDS"
+NAMESPACE_ENV = "FLOWKEEPER_OPERATOR_NAMESPACE"
 DEFAULT_RESYNC_SECONDS = 300.0
 
 
@@ -17,10 +18,18 @@ def resync_seconds(memo: kopf.Memo) -> float:
     return float(value)
 
 
+def namespaces(memo: kopf.Memo) -> tuple[str, ...]:
+    """The namespaces served (kopf's patterns) for the child watches: from the CLI (memo), else
+    the environment (as under ``kopf run``, whose own list handlers cannot see); empty: all."""
+    given = memo.get("namespaces") or os.environ.get(NAMESPACE_ENV, "").split(",")
+    return tuple(name.strip() for name in given if name.strip())
+
+
 @kopf.on.startup()
 def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
-    # One replica (the chart's Deployment uses the Recreate strategy); peering would need the
-    # KopfPeering CRDs and RBAC for them, and it writes a heartbeat every few seconds.
+    # kopf's peering stays off: with several replicas, only the one holding the leader Lease
+    # runs kopf at all (see leader.py). Peering would need the KopfPeering CRDs and RBAC for
+    # them, writes a heartbeat every few seconds, and does not exclude equal-priority peers.
     settings.peering.standalone = True
     settings.peering.mandatory = False
 

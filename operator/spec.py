@@ -56,6 +56,10 @@ class ServiceSpec(TypedDict):
     loadBalancerIP: str  # "" means unset
 
 
+class Migration(TypedDict):
+    replaceDeployment: NotRequired[str]  # the Deployment the DaemonSet replaces
+
+
 class FlowCollectorSpec(TypedDict):
     """A checked spec with every default applied; optional collections are empty, never absent."""
 
@@ -73,6 +77,7 @@ class FlowCollectorSpec(TypedDict):
     resources: dict[str, dict[str, str | int]]
     hostNetwork: bool
     config: dict[str, Any]
+    migration: NotRequired[Migration]
 
 
 class Condition(TypedDict):
@@ -150,6 +155,8 @@ def parse_spec(spec: Mapping[str, Any]) -> FlowCollectorSpec:
     )
     if "templateStore" in spec:
         parsed["templateStore"] = _template_store(spec["templateStore"])
+    if "migration" in spec:
+        parsed["migration"] = _migration(spec["migration"])
     return parsed
 
 
@@ -258,6 +265,21 @@ def _template_store(value: object) -> TemplateStore:
         kvTtlSeconds=_int(item.get("kvTtlSeconds", 0), f"{field}.kvTtlSeconds", 0, None),
         natsUrl=_nats_url(item.get("natsUrl", ""), f"{field}.natsUrl", empty=True),
     )
+
+
+def _migration(value: object) -> Migration:
+    field = "spec.migration"
+    item = _mapping(value, field, frozenset(Migration.__annotations__))
+    migration = Migration()
+    if "replaceDeployment" in item:
+        name = _string(item["replaceDeployment"], f"{field}.replaceDeployment", max_length=253)
+        if not _DNS1123_SUBDOMAIN.fullmatch(name):
+            raise SpecError(
+                f"{field}.replaceDeployment",
+                f"must be the name of a Deployment (a DNS-1123 subdomain), got {name!r}",
+            )
+        migration["replaceDeployment"] = name
+    return migration
 
 
 def _service(value: object) -> ServiceSpec:

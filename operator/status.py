@@ -86,10 +86,25 @@ def invalid_status(
     *, generation: int, message: str, previous: Mapping[str, Any], now: str
 ) -> FlowCollectorStatus:
     """Ready=False/InvalidSpec; the counters keep describing the children, which are untouched."""
+    return refused_status(
+        generation=generation, reason="InvalidSpec", message=message, previous=previous, now=now
+    )
+
+
+def refused_status(
+    *, generation: int, reason: str, message: str, previous: Mapping[str, Any], now: str
+) -> FlowCollectorStatus:
+    """Ready=False with ``reason`` when the spec could not be applied (invalid, a name taken by
+    a foreign object, a child refused by the API); the counters keep their last values."""
+    waiting = (
+        "the spec is not applied until it is fixed"
+        if reason == "InvalidSpec"
+        else "the spec is not fully applied: " + message
+    )
     verdict = _Verdict(
-        ready=("False", "InvalidSpec", message),
-        progressing=("False", "InvalidSpec", "the spec is not applied until it is fixed"),
-        degraded=("True", "InvalidSpec", message),
+        ready=("False", reason, message),
+        progressing=("False", reason, waiting),
+        degraded=("True", reason, message),
     )
     status = cast(FlowCollectorStatus, {k: v for k, v in previous.items() if k != "conditions"})
     status["observedGeneration"] = generation

@@ -20,12 +20,14 @@ from tests.chart.helpers import (
 OPERATOR_RULES = {
     *(("flows.flowkeeper.dev", "flowcollectors", v) for v in ("get", "list", "watch", "patch")),
     *(("flows.flowkeeper.dev", "flowcollectors/status", v) for v in ("get", "patch")),
+    # blockOwnerDeletion on the children (OwnerReferencesPermissionEnforcement).
+    ("flows.flowkeeper.dev", "flowcollectors/finalizers", "update"),
     *(("apiextensions.k8s.io", "customresourcedefinitions", v) for v in ("get", "list", "watch")),
     *(("", "namespaces", v) for v in ("get", "list", "watch")),
-    *(("", "configmaps", v) for v in ("get", "list", "watch", "create", "patch")),
+    *(("", "configmaps", v) for v in ("get", "list", "watch", "create", "patch", "delete")),
     *(("", "services", v) for v in ("get", "list", "watch", "create", "patch", "delete")),
-    *(("apps", "daemonsets", v) for v in ("get", "list", "watch", "create", "patch")),
-    *(("apps", "deployments", v) for v in ("get", "list", "watch", "delete")),
+    *(("apps", "daemonsets", v) for v in ("get", "list", "watch", "create", "patch", "delete")),
+    *(("apps", "deployments", v) for v in ("get", "delete")),
     *((g, "events", v) for g in ("", "events.k8s.io") for v in ("create", "patch")),
 }
 

@@ -8,7 +8,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 import yaml
-from flowkeeper.operator import cli
+from flowkeeper.operator import cli, leader
+from flowkeeper.operator.lease import DEFAULT_TIMINGS, Timings
 
 from e2e.emulator import TEST_AGENT
 from e2e.local import free_port
@@ -96,6 +97,86 @@ def test_bad_input_names_the_flag(argv, environ, message):
     assert message in str(caught.value)
 
 
+ELECTION = leader.Election(namespace="fk", name="flowkeeper-operator", timings=DEFAULT_TIMINGS)
+
+
+@pytest.mark.parametrize(
+    ("argv", "environ", "expected"),
+    [
+        ([], {"POD_NAMESPACE": "fk"}, None),  # off unless asked for (the chart asks with >1)
+        (["--leader-election"], {"POD_NAMESPACE": "fk"}, ELECTION),
+        (["--leader-election", "--leader-election-namespace", "fk"], {}, ELECTION),
+        (
+            ["--leader-election", "--leader-election-namespace", "x"],
+            {"POD_NAMESPACE": "fk"},
+            ELECTION._replace(namespace="x"),
+        ),
+        (
+            [],
+            {"FLOWKEEPER_OPERATOR_LEADER_ELECTION": "true", "POD_NAMESPACE": "fk"},
+            ELECTION,
+        ),
+        (
+            ["--no-leader-election"],
+            {"FLOWKEEPER_OPERATOR_LEADER_ELECTION": "true", "POD_NAMESPACE": "fk"},
+            None,
+        ),
+        (
+            ["--leader-election", "--leader-election-id", "fk-a", "--lease-duration", "2s"],
+            {
+                "POD_NAMESPACE": "fk",
+                "FLOWKEEPER_OPERATOR_RENEW_DEADLINE": "1.5",
+                "FLOWKEEPER_OPERATOR_RETRY_PERIOD": "0.3",
+            },
+            ELECTION._replace(name="fk-a", timings=Timings(2.0, 1.5, 0.3)),
+        ),
+        (
+            ["--leader-election"],
+            {"FLOWKEEPER_OPERATOR_LEADER_ELECTION_NAMESPACE": "e", "POD_NAMESPACE": "fk"},
+            ELECTION._replace(namespace="e"),
+        ),
+    ],
+)
+def test_parse_leader_election(argv, environ, expected, monkeypatch, tmp_path):
+    monkeypatch.setattr(cli, "NAMESPACE_FILE", str(tmp_path / "absent"))
+    assert cli.parse_args(argv, environ).election == expected
+
+
+def test_leader_election_namespace_from_the_service_account(monkeypatch, tmp_path):
+    (tmp_path / "namespace").write_text("from-sa\n")
+    monkeypatch.setattr(cli, "NAMESPACE_FILE", str(tmp_path / "namespace"))
+    options = cli.parse_args(["--leader-election"], {})
+    assert options.election == ELECTION._replace(namespace="from-sa")
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (
+            ["--leader-election"],
+            "--leader-election-namespace is needed outside a pod (no POD_NAMESPACE variable",
+        ),
+        (
+            ["--leader-election", "--leader-election-namespace", "fk", "--renew-deadline", "20"],
+            "--renew-deadline (20s) must be shorter than --lease-duration (15s)",
+        ),
+        (
+            ["--leader-election", "--leader-election-namespace", "fk", "--retry-period", "x"],
+            "--retry-period must be a number of seconds above 0 and at most 3600, got 'x'",
+        ),
+        (
+            ["--leader-election", "--leader-election-namespace", "fk", "--leader-election-id", "A"],
+            "--leader-election-id must be a Kubernetes object name",
+        ),
+    ],
+)
+def test_bad_leader_election_input_names_the_flag(argv, message, monkeypatch, tmp_path):
+    monkeypatch.setattr(cli, "NAMESPACE_FILE", str(tmp_path / "absent"))
+    with pytest.raises(cli.UsageError) as caught:
+        cli.parse_args(argv, {})
+    assert message in str(caught.value)
+
+
 def test_bad_flag_is_one_line_and_exit_2():
     run = subprocess.run(
         [sys.executable, "-m", "flowkeeper.operator", "--metrics-port", "x"],
@@ -148,7 +229,7 @@ async def test_console_script_serves_liveness_metrics_and_reconciles(k8s, kubeco
             while True:
                 try:
                     health, text = await served()
-                    created = 'api_writes_total{kind="ConfigMap",verb="create"} 1.0'
+                    created = 'api_requests_total{code="201",kind="ConfigMap",verb="create"} 1.0'
                     if health == 200 and created in text:
                         break
                 except (aiohttp.ClientError, KeyError):

@@ -449,7 +449,7 @@ def test_reference_page_lists_every_field():
         and not path.endswith("]")
         and "[additionalProperties]" not in path
     ]
-    assert len(fields) == 52
+    assert len(fields) == 54
     assert [path for path in fields if f"| `{path}` |" not in text] == []
 
 

@@ -424,6 +424,11 @@ def test_host_network():
         "drop": ["ALL"],
         "add": ["NET_BIND_SERVICE"],
     }
+    # What the server would default, set by us so that it goes when hostNetwork is turned off.
+    assert [(p["containerPort"], p["hostPort"]) for p in pod["containers"][0]["ports"]] == [
+        (995, 995),
+        (50046, 50046),
+    ]
 
 
 def test_privileged_metrics_port_counts():

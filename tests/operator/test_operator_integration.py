@@ -5,153 +5,30 @@ status), the cloud load balancer (the Service status), and a careless human (del
 Waiting is always polling with a deadline; nothing is asserted after a fixed sleep.
 """
 
-import asyncio
 import copy
-import threading
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
-import pytest
-import yaml
-from flowkeeper.operator import cli
 from flowkeeper.operator.manifests import CONFIG_HASH_ANNOTATION
 from prometheus_client import REGISTRY
 
-from e2e.cluster import Api, connect, eventually, rolled_out_status
-from e2e.emulator import Emulator
-
-SAMPLES = Path(__file__).parent / "samples" / "good"
-FC = "/apis/flows.flowkeeper.dev/v1alpha1/namespaces/{ns}/flowcollectors"
-CM = "/api/v1/namespaces/{ns}/configmaps"
-SVC = "/api/v1/namespaces/{ns}/services"
-DS = "/apis/apps/v1/namespaces/{ns}/daemonsets"
-DEPLOY = "/apis/apps/v1/namespaces/{ns}/deployments"
-EVENTS = "/api/v1/namespaces/{ns}/events"
-OPERATOR_AGENTS = ("kopf", "flowkeeper-operator")
-RESYNC_SECONDS = 1.0
-TIMEOUT = 20.0
-
-
-class Operator:
-    """`flowkeeper-operator` minus the HTTP ports, in a thread with its own event loop.
-
-    Its own loop, because kopf cancels every task of its loop that it did not start when it
-    stops; the emulator and the test keep running in the test's loop.
-    """
-
-    def __init__(self) -> None:
-        self.thread: threading.Thread | None = None
-        self.stop_flag = threading.Event()
-
-    async def start(self) -> None:
-        options = cli.parse_args(
-            ["-A", "--liveness-port", "0", "--metrics-port", "0", "--resync-seconds", "1"], {}
-        )
-        ready = threading.Event()
-        self.stop_flag = threading.Event()
-        main = cli.serve(options, stop_flag=self.stop_flag, ready_flag=ready)
-        self.thread = threading.Thread(target=asyncio.run, args=(main,), name="operator")
-        self.thread.start()
-        assert await asyncio.to_thread(ready.wait, TIMEOUT)
-
-    async def stop(self) -> None:
-        if self.thread is not None:
-            self.stop_flag.set()
-            await asyncio.to_thread(self.thread.join, TIMEOUT)
-            assert not self.thread.is_alive()
-            self.thread = None
-
-
-@pytest.fixture
-async def api(k8s: Emulator) -> AsyncIterator[Api]:
-    assert k8s.kubeconfig is not None
-    async with connect(k8s.kubeconfig) as client:
-        yield client
-
-
-@pytest.fixture
-async def operator(kubeconfig: Path) -> AsyncIterator[Operator]:
-    running = Operator()
-    await running.start()
-    try:
-        yield running
-    finally:
-        await running.stop()
-
-
-def sample(name: str = "full.yaml") -> dict[str, Any]:
-    return dict(yaml.safe_load((SAMPLES / name).read_text()))
-
-
-async def create_fc(api: Api, body: dict[str, Any]) -> dict[str, Any]:
-    return await api.create(FC.format(ns=body["metadata"]["namespace"]), body)
-
-
-async def fc_status(api: Api, ns: str, name: str) -> dict[str, Any]:
-    fc = await api.get(f"{FC.format(ns=ns)}/{name}")
-    assert fc is not None
-    return dict(fc.get("status") or {})
-
-
-def condition(status: dict[str, Any], kind: str) -> dict[str, Any]:
-    found = [c for c in status.get("conditions", []) if c["type"] == kind]
-    assert found, status
-    return dict(found[0])
-
-
-async def children_of(api: Api, ns: str, name: str) -> dict[str, dict[str, Any] | None]:
-    return {
-        "configmap": await api.get(f"{CM.format(ns=ns)}/{name}-config"),
-        "daemonset": await api.get(f"{DS.format(ns=ns)}/{name}"),
-        "service": await api.get(f"{SVC.format(ns=ns)}/{name}"),
-        "metrics": await api.get(f"{SVC.format(ns=ns)}/{name}-metrics"),
-    }
-
-
-async def settled(api: Api, ns: str, name: str, generation: int = 1) -> dict[str, Any]:
-    """Wait until the operator has applied ``generation`` and written its status."""
-
-    async def check() -> dict[str, Any]:
-        status = await fc_status(api, ns, name)
-        assert status.get("observedGeneration") == generation, status
-        kids = await children_of(api, ns, name)
-        assert all(kids.values()), kids
-        return status
-
-    return dict(await eventually(check))
-
-
-async def roll_out(api: Api, ns: str, name: str, *, nodes: int, ready: int) -> None:
-    """Act as the DaemonSet controller: report the current template as rolled out."""
-    daemonset = await api.get(f"{DS.format(ns=ns)}/{name}")
-    assert daemonset is not None
-    status = rolled_out_status(daemonset, nodes, ready)
-    await api.patch(f"{DS.format(ns=ns)}/{name}/status", {"status": status})
-
-
-async def events(api: Api, ns: str, reason: str) -> list[str]:
-    return [e["message"] for e in await api.items(EVENTS.format(ns=ns)) if e["reason"] == reason]
-
-
-async def expect_events(api: Api, reason: str, messages: list[str]) -> None:
-    """kopf posts Events from a queue in the background, so they may land a moment later."""
-
-    async def posted() -> None:
-        assert sorted(await events(api, "netflow", reason)) == sorted(messages)
-
-    await eventually(posted)
-
-
-async def quiet(k8s: Emulator, seconds: float = 1.0) -> None:
-    """Wait until the operator has made no write for ``seconds`` (the end of a burst)."""
-
-    async def check() -> None:
-        mark = k8s.mark()
-        await asyncio.sleep(seconds)
-        assert not k8s.calls(since=mark, writes=True), k8s.calls(since=mark, writes=True)
-
-    await eventually(check)
+from e2e.cluster import Api, eventually
+from tests.operator.harness import (
+    CM,
+    DEPLOY,
+    DS,
+    EVENTS,
+    FC,
+    SVC,
+    children_of,
+    condition,
+    create_fc,
+    expect_events,
+    fc_status,
+    quiet,
+    roll_out,
+    sample,
+    settled,
+)
 
 
 async def test_creation_makes_owned_labelled_children_and_a_status(api, k8s, operator):
@@ -299,10 +176,8 @@ async def test_deleted_children_are_restored(api, k8s, operator):
             assert new[kind] is not None, kind
             assert old[kind] is not None, kind
             assert new[kind]["metadata"]["uid"] != old[kind]["metadata"]["uid"]
-            assert (
-                new[kind]["spec" if kind == "service" else "data"]
-                == (old[kind]["spec" if kind == "service" else "data"])
-            )
+            field = "spec" if kind == "service" else "data"
+            assert _unallocated(new[kind][field]) == _unallocated(old[kind][field])
 
     await eventually(restored)
     await expect_events(
@@ -313,6 +188,15 @@ async def test_deleted_children_are_restored(api, k8s, operator):
             "Restored Service core",
         ],
     )
+
+
+def _unallocated(spec: dict[str, Any]) -> dict[str, Any]:
+    """A Service spec without what the server allocates anew on each creation."""
+    kept = {k: v for k, v in spec.items() if k not in ("clusterIP", "clusterIPs")}
+    kept.pop("healthCheckNodePort", None)
+    if "ports" in kept:
+        kept["ports"] = [{k: v for k, v in p.items() if k != "nodePort"} for p in kept["ports"]]
+    return kept
 
 
 async def test_hand_edited_children_are_restored(api, k8s, operator):
@@ -442,9 +326,10 @@ async def test_restart_makes_no_duplicates_and_no_writes(api, k8s, operator):
     await operator.start()
 
     async def resumed() -> None:
-        # The resume handler reads all four children, then lists legacy Deployments.
+        # The resume handler reads all four children (the DaemonSet second).
         calls = k8s.calls(since=mark, agents=["flowkeeper-operator"])
-        assert calls["list deployments"] >= 1, calls
+        assert calls["get daemonsets"] >= 1, calls
+        assert calls["get services"] >= 2, calls
 
     await eventually(resumed)
     await quiet(k8s)
@@ -455,30 +340,43 @@ async def test_restart_makes_no_duplicates_and_no_writes(api, k8s, operator):
     assert len(await api.items(SVC.format(ns="netflow"))) == 2
 
 
-async def test_legacy_deployment_is_removed_once_the_daemonset_exists(api, k8s, operator):
+async def test_only_the_deployment_named_for_replacement_is_deleted(api, k8s, operator):
     labels = {"app.kubernetes.io/name": "flow-collector", "app.kubernetes.io/instance": "core"}
-    deployment = {
+    named = {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
         "metadata": {"name": "core-collector", "namespace": "netflow", "labels": labels},
         "spec": {"selector": {"matchLabels": labels}, "template": {"metadata": {"labels": labels}}},
     }
-    other = copy.deepcopy(deployment)
-    other["metadata"].update(name="unrelated", labels={"app.kubernetes.io/name": "something"})
-    await api.create(DEPLOY.format(ns="netflow"), deployment)
-    await api.create(DEPLOY.format(ns="netflow"), other)
+    # Same labels (another release of the old chart, say), but not named: it stays.
+    unnamed = copy.deepcopy(named)
+    unnamed["metadata"]["name"] = "core"
+    await api.create(DEPLOY.format(ns="netflow"), named)
+    await api.create(DEPLOY.format(ns="netflow"), unnamed)
     await create_fc(api, sample())
+    await settled(api, "netflow", "core")
+    await quiet(k8s)
+    names = {d["metadata"]["name"] for d in await api.items(DEPLOY.format(ns="netflow"))}
+    assert names == {"core-collector", "core"}
+
+    await api.patch(
+        f"{FC.format(ns='netflow')}/core",
+        {"spec": {"migration": {"replaceDeployment": "core-collector"}}},
+    )
 
     async def removed() -> None:
         names = [d["metadata"]["name"] for d in await api.items(DEPLOY.format(ns="netflow"))]
-        assert names == ["unrelated"]
+        assert names == ["core"]
 
     await eventually(removed)
     assert await api.get(f"{DS.format(ns='netflow')}/core") is not None
     await expect_events(
         api,
-        "LegacyRemoved",
-        ["Removed legacy Deployment core-collector, replaced by DaemonSet core"],
+        "DeploymentReplaced",
+        [
+            "Deleted Deployment core-collector (spec.migration.replaceDeployment): "
+            "replaced by DaemonSet core"
+        ],
     )
 
 

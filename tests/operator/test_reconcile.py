@@ -1,4 +1,5 @@
 import copy
+import json
 from pathlib import Path
 
 import pytest
@@ -7,6 +8,7 @@ from flowkeeper.operator import manifests, reconcile
 from flowkeeper.operator.spec import parse_spec
 
 SAMPLE = Path(__file__).parent / "samples" / "good" / "full.yaml"
+LAST = reconcile.LAST_APPLIED_ANNOTATION
 
 
 def children():
@@ -17,8 +19,9 @@ def children():
 
 
 def as_served(manifest):
-    """The object as an API server returns it: our fields plus server-owned and defaulted ones."""
-    live = copy.deepcopy(manifest)
+    """The object as an API server returns it after we sent it: what we sent (with its
+    last-applied record), plus server-owned and defaulted fields."""
+    live = copy.deepcopy(reconcile.applied(manifest))
     live["metadata"].update(
         uid="u-1", resourceVersion="7", creationTimestamp="2024-01-01T00:00:00Z"
     )
@@ -38,21 +41,8 @@ def as_served(manifest):
     return live
 
 
-@pytest.mark.parametrize(
-    ("desired", "live", "expected"),
-    [
-        ({"a": 1}, {"a": 1, "b": 2}, True),
-        ({"a": {"b": 1}}, {"a": {"b": 1, "c": 2}}, True),
-        ({"a": [{"x": 1}]}, {"a": [{"x": 1, "default": True}]}, True),
-        ({"a": [{"x": 1}]}, {"a": [{"x": 1}, {"x": 2}]}, False),
-        ({"a": [1, 2]}, {"a": [2, 1]}, False),
-        ({"a": 1}, {"a": "1"}, False),
-        ({"a": {"b": 1}}, {"a": None}, False),
-        ({"a": 1}, {}, False),
-    ],
-)
-def test_is_subset(desired, live, expected):
-    assert reconcile.is_subset(desired, live) is expected
+def pod_spec(manifest):
+    return manifest["spec"]["template"]["spec"]
 
 
 @pytest.mark.parametrize("child", ["configmap", "daemonset", "service", "metrics_service"])
@@ -61,24 +51,51 @@ def test_server_defaults_need_no_write(child):
     assert reconcile.plan(desired, as_served(desired)) is None
 
 
-def test_missing_child_is_created_whole():
+def test_missing_child_is_created_whole_with_its_record():
     desired = children().configmap
-    assert reconcile.plan(desired, None) == reconcile.Write("create", desired)
+    write = reconcile.plan(desired, None)
+    assert write is not None
+    assert write.verb == "create"
+    record = write.body["metadata"]["annotations"].pop(LAST)
+    assert write.body == desired
+    assert "data" not in json.loads(record)  # owned whole: no record needed, and it may be large
+
+
+def test_canonicalised_quantities_and_dropped_empties_are_in_sync():
+    desired = children().daemonset
+    container = pod_spec(desired)["containers"][0]
+    container["resources"] = {"limits": {"cpu": "0.5", "memory": "1024Mi"}, "requests": {"cpu": 1}}
+    pod_spec(desired)["tolerations"] = [{"operator": "Exists", "key": ""}]
+    pod_spec(desired)["affinity"] = {
+        "nodeAffinity": {
+            "requiredDuringSchedulingIgnoredDuringExecution": {
+                "nodeSelectorTerms": [
+                    {"matchExpressions": [{"key": "a", "operator": "Exists", "values": []}]}
+                ]
+            }
+        }
+    }
+    live = as_served(desired)
+    served = pod_spec(live)
+    served["containers"][0]["resources"] = {
+        "limits": {"cpu": "500m", "memory": "1Gi"},
+        "requests": {"cpu": "1"},
+    }
+    assert served["tolerations"] == [{"operator": "Exists"}]  # pruned before sending
+    assert "values" not in str(served["affinity"])
+    assert reconcile.plan(desired, live) is None
 
 
 def test_hand_edited_image_patches_only_the_containers():
     desired = children().daemonset
     live = as_served(desired)
-    live["spec"]["template"]["spec"]["containers"][0]["image"] = "evil:latest"
+    pod_spec(live)["containers"][0]["image"] = "evil:latest"
     write = reconcile.plan(desired, live)
     assert write == reconcile.Write(
         "patch",
         {
-            "spec": {
-                "template": {
-                    "spec": {"containers": desired["spec"]["template"]["spec"]["containers"]}
-                }
-            }
+            "metadata": {"resourceVersion": "7"},
+            "spec": {"template": {"spec": {"containers": pod_spec(desired)["containers"]}}},
         },
     )
 
@@ -86,19 +103,10 @@ def test_hand_edited_image_patches_only_the_containers():
 def test_hand_added_node_selector_key_is_removed():
     desired = children().daemonset
     live = as_served(desired)
-    live["spec"]["template"]["spec"]["nodeSelector"]["extra"] = "yes"
+    pod_spec(live)["nodeSelector"]["extra"] = "yes"
     write = reconcile.plan(desired, live)
     assert write is not None
-    assert write.body == {"spec": {"template": {"spec": {"nodeSelector": {"extra": None}}}}}
-
-
-def test_field_dropped_from_spec_is_removed():
-    desired = children().daemonset
-    live = as_served(desired)
-    del desired["spec"]["template"]["spec"]["tolerations"]
-    write = reconcile.plan(desired, live)
-    assert write is not None
-    assert write.body == {"spec": {"template": {"spec": {"tolerations": None}}}}
+    assert write.body["spec"] == {"template": {"spec": {"nodeSelector": {"extra": None}}}}
 
 
 def test_configmap_extra_key_is_removed_and_changed_key_sent():
@@ -108,9 +116,7 @@ def test_configmap_extra_key_is_removed_and_changed_key_sent():
     live["data"]["config.json"] = "{}"
     write = reconcile.plan(desired, live)
     assert write is not None
-    assert write.body == {
-        "data": {"config.json": desired["data"]["config.json"], "debug.json": None}
-    }
+    assert write.body["data"] == {"config.json": desired["data"]["config.json"], "debug.json": None}
 
 
 def test_foreign_labels_and_annotations_are_left_alone():
@@ -127,22 +133,71 @@ def test_lost_label_is_patched_back():
     del live["metadata"]["labels"]["app.kubernetes.io/managed-by"]
     write = reconcile.plan(desired, live)
     assert write == reconcile.Write(
-        "patch", {"metadata": {"labels": {"app.kubernetes.io/managed-by": "flowkeeper"}}}
+        "patch",
+        {
+            "metadata": {
+                "labels": {"app.kubernetes.io/managed-by": "flowkeeper"},
+                "resourceVersion": "7",
+            }
+        },
     )
 
 
-def test_merge_patch_on_exact_map_replaces_nested_keys():
-    patch = reconcile.merge_patch(
+def test_removed_annotation_is_removed_but_foreign_one_kept():
+    before = children().service
+    live = as_served(before)
+    live["metadata"]["annotations"]["note"] = "hi"  # someone else's
+    after = copy.deepcopy(before)
+    del after["metadata"]["annotations"]["service.beta.kubernetes.io/aws-load-balancer-type"]
+    write = reconcile.plan(after, live)
+    assert write is not None
+    annotations = write.body["metadata"]["annotations"]
+    assert annotations["service.beta.kubernetes.io/aws-load-balancer-type"] is None
+    assert "note" not in annotations
+
+
+def test_removed_list_item_field_replaces_the_list():
+    before = children().daemonset
+    live = as_served(before)
+    after = copy.deepcopy(before)
+    del pod_spec(after)["containers"][0]["resources"]
+    write = reconcile.plan(after, live)
+    assert write is not None
+    sent = write.body["spec"]["template"]["spec"]["containers"]
+    assert sent == pod_spec(after)["containers"]
+
+
+def test_server_default_never_applied_is_not_removed():
+    desired = children().daemonset
+    live = as_served(desired)
+    assert pod_spec(live)["dnsPolicy"] == "ClusterFirst"
+    assert reconcile.plan(desired, live) is None
+
+
+def test_without_a_record_nothing_but_owned_fields_is_removed():
+    desired = children().service
+    live = as_served(desired)
+    del live["metadata"]["annotations"][LAST]
+    live["metadata"]["annotations"]["old"] = "x"
+    write = reconcile.plan(desired, live)
+    assert write is not None  # the record is added, nothing else
+    assert set(write.body["metadata"]) == {"annotations", "resourceVersion"}
+    assert set(write.body["metadata"]["annotations"]) == {LAST}
+
+
+def test_three_way_on_atomic_map_replaces_nested_keys():
+    patch = reconcile.three_way(
         {"spec": {"affinity": {"a": {"b": 1}}}},
+        {},
         {"spec": {"affinity": {"a": {"b": 2, "c": 3}, "d": 4}}},
-        exact={("spec", "affinity")},
+        atomic={("spec", "affinity")},
     )
     assert patch == {"spec": {"affinity": {"a": {"b": 1, "c": None}, "d": None}}}
 
 
-def test_merge_patch_on_exact_map_keeps_equal_keys_out():
-    patch = reconcile.merge_patch(
-        {"data": {"a": "1", "b": "2"}}, {"data": {"a": "1", "b": "3"}}, exact={("data",)}
+def test_three_way_on_atomic_map_keeps_equal_keys_out():
+    patch = reconcile.three_way(
+        {"data": {"a": "1", "b": "2"}}, {}, {"data": {"a": "1", "b": "3"}}, atomic={("data",)}
     )
     assert patch == {"data": {"b": "2"}}
 

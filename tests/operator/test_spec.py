@@ -296,7 +296,46 @@ BAD = [
         "spec.config.subject is set by the operator from the typed spec fields, set those instead",
     ),
     ("unknown field", {"listener": []}, "spec.listener is not a known field of spec"),
+    (
+        "migration not an object",
+        {"migration": "edge"},
+        "spec.migration must be an object, got 'edge'",
+    ),
+    (
+        "migration unknown field",
+        {"migration": {"deployment": "edge"}},
+        "spec.migration.deployment is not a known field of spec.migration",
+    ),
+    (
+        "replaceDeployment empty",
+        {"migration": {"replaceDeployment": ""}},
+        "spec.migration.replaceDeployment must not be empty",
+    ),
+    (
+        "replaceDeployment not a name",
+        {"migration": {"replaceDeployment": "Edge_Collector"}},
+        "spec.migration.replaceDeployment must be the name of a Deployment (a DNS-1123"
+        " subdomain), got 'Edge_Collector'",
+    ),
+    (
+        "replaceDeployment not a string",
+        {"migration": {"replaceDeployment": 3}},
+        "spec.migration.replaceDeployment must be a string, got 3",
+    ),
 ]
+
+
+@pytest.mark.parametrize(
+    ("migration", "named"),
+    [
+        ({}, ""),
+        ({"replaceDeployment": "edge-collector"}, "edge-collector"),
+    ],
+)
+def test_migration_names_at_most_one_deployment(migration, named):
+    parsed = parse_spec(with_(migration=migration))
+    assert parsed["migration"] == ({"replaceDeployment": named} if named else {})
+    assert "migration" not in parse_spec(with_())
 
 
 @pytest.mark.parametrize(

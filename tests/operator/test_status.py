@@ -173,6 +173,24 @@ def test_invalid_spec_keeps_counters_and_names_the_field():
     }
 
 
+@pytest.mark.parametrize("reason", ["NameConflict", "ApplyFailed"])
+def test_refusal_names_its_cause_in_every_condition(reason):
+    before = build(daemonset())
+    message = "Service core (controlled by FlowCollector other) already exists"
+    result = status.refused_status(
+        generation=2, reason=reason, message=message, previous=before, now=T1
+    )
+    assert conditions(result) == {
+        "Ready": ("False", reason),
+        "Progressing": ("False", reason),
+        "Degraded": ("True", reason),
+    }
+    assert result["conditions"][0]["message"] == message
+    assert message in result["conditions"][1]["message"]
+    assert result["conditions"][0]["lastTransitionTime"] == T1  # Ready flipped
+    assert result["nodes"] == "3/3"
+
+
 @pytest.mark.parametrize(
     ("service", "expected"),
     [

@@ -1,0 +1,90 @@
+"""The resources the emulator serves: group/version/plural -> kind, scope, subresources."""
+
+from collections.abc import Mapping
+from typing import NamedTuple
+
+
+class Resource(NamedTuple):
+    group: str
+    version: str
+    plural: str
+    kind: str
+    namespaced: bool
+    subresources: tuple[str, ...]
+
+    @property
+    def api_version(self) -> str:
+        return f"{self.group}/{self.version}" if self.group else self.version
+
+    @property
+    def has_generation(self) -> bool:
+        return self.kind in GENERATION_KINDS or self.group in CUSTOM_GROUPS
+
+    @property
+    def qualified(self) -> str:
+        """``daemonsets.apps``, as kube-apiserver names a resource in its messages."""
+        return f"{self.plural}.{self.group}" if self.group else self.plural
+
+
+# group/version/plural -> (kind, namespaced, subresources).
+RESOURCES: Mapping[str, tuple[str, bool, tuple[str, ...]]] = {
+    "v1/namespaces": ("Namespace", False, ("status",)),
+    "v1/pods": ("Pod", True, ("status",)),
+    "v1/nodes": ("Node", False, ("status",)),
+    "v1/services": ("Service", True, ("status",)),
+    "v1/configmaps": ("ConfigMap", True, ()),
+    "v1/secrets": ("Secret", True, ()),
+    "v1/serviceaccounts": ("ServiceAccount", True, ()),
+    "v1/persistentvolumeclaims": ("PersistentVolumeClaim", True, ("status",)),
+    "v1/persistentvolumes": ("PersistentVolume", False, ("status",)),
+    "v1/events": ("Event", True, ()),
+    "apps/v1/deployments": ("Deployment", True, ("status", "scale")),
+    "apps/v1/daemonsets": ("DaemonSet", True, ("status",)),
+    "apps/v1/statefulsets": ("StatefulSet", True, ("status", "scale")),
+    "apps/v1/replicasets": ("ReplicaSet", True, ("status", "scale")),
+    "batch/v1/jobs": ("Job", True, ("status",)),
+    "batch/v1/cronjobs": ("CronJob", True, ("status",)),
+    "networking.k8s.io/v1/ingresses": ("Ingress", True, ("status",)),
+    "events.k8s.io/v1/events": ("Event", True, ()),
+    "coordination.k8s.io/v1/leases": ("Lease", True, ()),
+    "apiextensions.k8s.io/v1/customresourcedefinitions": (
+        "CustomResourceDefinition",
+        False,
+        ("status",),
+    ),
+    "flows.flowkeeper.dev/v1alpha1/flowcollectors": ("FlowCollector", True, ("status",)),
+}
+SHORT_NAMES = {"flowcollectors": ["fc"], "configmaps": ["cm"], "services": ["svc"]}
+# Custom resources are stored as sent (no omitempty, no built-in defaults), as for CRDs.
+CUSTOM_GROUPS = frozenset({"flows.flowkeeper.dev"})
+# Kinds whose registry strategy counts spec changes in metadata.generation (custom resources
+# too); Services, ConfigMaps, Namespaces, Leases... have no generation on a real server.
+GENERATION_KINDS = frozenset(
+    {"DaemonSet", "Deployment", "StatefulSet", "ReplicaSet", "Job", "CronJob", "Ingress", "Pod"}
+    | {"CustomResourceDefinition"}
+)
+
+
+def _build() -> dict[tuple[str, str, str], Resource]:
+    table = {}
+    for key, (kind, namespaced, subresources) in RESOURCES.items():
+        *group_version, plural = key.split("/")
+        group, version = ("", group_version[0]) if len(group_version) == 1 else group_version
+        table[group, version, plural] = Resource(
+            group, version, plural, kind, namespaced, subresources
+        )
+    return table
+
+
+BY_PATH = _build()
+BY_KIND = {(r.group, r.kind): r for r in BY_PATH.values()}
+
+
+def lookup(group: str, version: str, plural: str) -> Resource | None:
+    return BY_PATH.get((group, version, plural))
+
+
+def of_api_version(api_version: str, kind: str) -> Resource | None:
+    """The resource of an ownerReference's apiVersion and kind."""
+    group = api_version.rsplit("/", 1)[0] if "/" in api_version else ""
+    return BY_KIND.get((group, kind))

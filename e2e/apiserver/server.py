@@ -1,0 +1,239 @@
+"""The HTTP face of the emulated API server: routing, faults, the request log, test helpers.
+
+kmock serves discovery and runs the aiohttp server; every resource request is answered here.
+"""
+
+import collections
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import aiohttp.web
+import attrs
+import kmock
+
+from e2e.apiserver import paths, resources, selectors, views
+from e2e.apiserver.admission import Rule
+from e2e.apiserver.api import Api
+from e2e.apiserver.errors import ApiError, not_found
+from e2e.apiserver.faults import Call, Fault, Faults
+from e2e.apiserver.objects import apply_patch
+from e2e.apiserver.resources import RESOURCES, SHORT_NAMES
+from e2e.apiserver.store import Key
+
+VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
+TEST_AGENT = "flowkeeper-tests"  # User-Agent of the tests' own client, to tell their calls apart
+WRITE_VERBS = frozenset({"create", "patch", "delete", "update", "deletecollection"})
+paths.install()
+
+
+def _to_api(emulator: "Emulator", attribute: "attrs.Attribute[float]", value: float) -> float:
+    """Setting ``k8s.gc_delay`` (or ``lb_cleanup_delay``) in a test takes effect at once."""
+    if hasattr(emulator, "api"):
+        setattr(emulator.api, attribute.name, value)
+    return value
+
+
+@attrs.define(kw_only=True)
+class Emulator(kmock.KubernetesScaffold):
+    """An in-memory API server that behaves like kube-apiserver where a controller notices
+    (see e2e/README.md for what it does and does not do)."""
+
+    url: str = ""  # type: ignore[assignment]  # http://127.0.0.1:<port>, once serving
+    kubeconfig: Path | None = None  # a kubeconfig pointing at it, once serving
+    # Seconds before the garbage collector deletes an orphan, and that the cloud finalizer holds
+    # a deleted LoadBalancer Service.
+    gc_delay: float = attrs.field(default=2.0, on_setattr=_to_api)
+    lb_cleanup_delay: float = attrs.field(default=2.0, on_setattr=_to_api)
+    api: Api = attrs.field(init=False)
+    faults: Faults = attrs.field(factory=Faults, init=False)
+    _log: list[tuple[str, str, str]] = attrs.field(factory=list, init=False)  # agent, verb, what
+
+    def __attrs_post_init__(self) -> None:
+        super().__attrs_post_init__()
+        self.api = Api(gc_delay=self.gc_delay, lb_cleanup_delay=self.lb_cleanup_delay)
+        for key, (kind, namespaced, subresources) in RESOURCES.items():
+            plural = key.rsplit("/", 1)[1]
+            self.resources[key] = kmock.ResourceInfo(
+                kind=kind,
+                singular=kind.lower(),
+                namespaced=namespaced,
+                verbs=VERBS,
+                shortnames=SHORT_NAMES.get(plural, []),
+                subresources=subresources,
+            )
+
+    async def __aexit__(self, *exc: Any) -> None:
+        self.api.close()
+        await super().__aexit__(*exc)
+
+    # -- what tests use -----------------------------------------------------------------------
+
+    def calls(
+        self, *, since: int = 0, agents: Iterable[str] | None = None, writes: bool = False
+    ) -> collections.Counter[str]:
+        """Requests as "verb resource" counts (e.g. "patch flowcollectors/status").
+
+        ``since`` is a value of ``mark()``; ``agents`` keeps clients whose User-Agent starts with
+        one of them (default: everyone but the tests' own client). Discovery is not counted.
+        """
+        counts: collections.Counter[str] = collections.Counter()
+        for agent, verb, resource in self._log[since:]:
+            if agents is None and agent.startswith(TEST_AGENT):
+                continue
+            if agents is not None and not any(agent.startswith(a) for a in agents):
+                continue
+            if writes and verb not in WRITE_VERBS:
+                continue
+            counts[f"{verb} {resource}"] += 1
+        return counts
+
+    def mark(self) -> int:
+        """A point in the request log, for ``calls(since=...)``."""
+        return len(self._log)
+
+    def inject_fault(self, **rule: Any) -> Fault:
+        """Answer the next matching requests with an error; see ``faults.Fault`` for the fields,
+        e.g. ``inject_fault(verb="patch", resource="daemonsets", subresource="status",
+        status=503, retry_after=1, times=2)``. The returned rule counts its ``hits``."""
+        return self.faults.add(Fault(**rule))
+
+    def enforce_owner_references(
+        self, rules: Iterable[Rule] | None, *, exempt: Iterable[str] = (TEST_AGENT,)
+    ) -> None:
+        """Turn OwnerReferencesPermissionEnforcement on with the callers' RBAC rules (None:
+        off). Clients whose User-Agent starts with one of ``exempt`` act as cluster admins."""
+        self.api.owner_reference_rules = None if rules is None else list(rules)
+        self.api.exempt_agents = tuple(exempt)
+
+    def object(self, plural: str, namespace: str, name: str) -> dict[str, Any] | None:
+        """The stored object (e.g. ``object("daemonsets", "ns", "edge")``), or None."""
+        for key, obj in self.api.store.objects.items():
+            if key[0].plural == plural and key[1:] == (namespace, name):
+                return obj
+        return None
+
+    # -- HTTP ---------------------------------------------------------------------------------
+
+    async def _handle(self, request: kmock.Request) -> aiohttp.web.StreamResponse:
+        # kmock matches each request against every earlier one, which grows quadratically
+        # (0.1 s per request after a few hundred); the log above keeps what tests count.
+        del self._requests[:-1]
+        if request.resource is None or not request.resource.plural:
+            return await super()._handle(request)
+        try:
+            return await self._serve(request)
+        except ApiError as error:
+            return aiohttp.web.json_response(
+                error.status(), status=error.code, headers=error.headers
+            )
+
+    async def _serve(self, request: kmock.Request) -> aiohttp.web.StreamResponse:
+        assert request.resource is not None
+        method = str(request.method.value).upper()
+        name, subresource = request.name or "", request.subresource or ""
+        params = request.params
+        verb = _verb(method, bool(name), params.get("watch") in ("true", "1"))
+        agent = _header(request, "User-Agent")
+        sub = f"/{subresource}" if subresource else ""
+        self._log.append((agent, verb, f"{request.resource.plural}{sub}"))
+        namespace = request.namespace or ""
+        self.faults.check(
+            Call(
+                verb,
+                str(request.resource.plural),
+                subresource,
+                namespace,
+                name,
+                agent,
+                request.data,
+            )
+        )
+        resource = resources.lookup(
+            str(request.resource.group), str(request.resource.version), str(request.resource.plural)
+        )
+        if resource is None or (namespace and not resource.namespaced):
+            raise ApiError(404, "the server could not find the requested resource")
+        if subresource not in ("", "status") or (
+            subresource and subresource not in resource.subresources
+        ):
+            raise ApiError(404, "the server could not find the requested resource")
+        key: Key = (resource, namespace, name)
+        dry = _dry_run(params)
+        if verb == "watch":
+            return await views.watch(self.api, request, resource, request.namespace, name or None)
+        if verb == "list":
+            return views.json_response(
+                views.list_objects(self.api, resource, request.namespace, params)
+            )
+        if verb == "get":
+            obj = self.api.store.get(key)
+            if obj is None:
+                raise not_found(resource.qualified, name)
+            return views.json_response(obj)
+        if verb == "create":
+            if name:
+                raise ApiError(405, "POST is not allowed on a named object")
+            return views.json_response(
+                self.api.create(resource, namespace, request.data, agent, dry_run=dry), 201
+            )
+        if verb == "update":
+            body = request.data
+            return views.json_response(
+                self.api.write(
+                    key, lambda _: body, subresource=subresource, agent=agent, dry_run=dry
+                )
+            )
+        if verb == "patch":
+            content_type = _header(request, "Content-Type") or "application/merge-patch+json"
+
+            def change(old: dict[str, Any]) -> dict[str, Any]:
+                return apply_patch(resource, old, request.data, content_type)
+
+            return views.json_response(
+                self.api.write(key, change, subresource=subresource, agent=agent, dry_run=dry)
+            )
+        if verb == "delete":
+            last = self.api.delete(key, request.data, agent, dry_run=dry)
+            return views.deleted(resource, last, bool(last["metadata"].get("deletionTimestamp")))
+        if verb == "deletecollection":
+            matches = selectors.of_query(params)
+            chosen = [o for o in self.api.store.items(resource, request.namespace) if matches(o)]
+            deleted = []
+            for obj in chosen:
+                meta = obj["metadata"]
+                deleted.append(
+                    self.api.delete(
+                        (resource, meta.get("namespace", ""), meta["name"]), request.data, agent
+                    )
+                )
+            return views.json_response(
+                views.list_body(resource, deleted, str(self.api.store.version))
+            )
+        raise ApiError(405, f"{method} is not supported")
+
+    async def _serve_version(self, request: kmock.Request) -> Any:
+        served: Any = await super()._serve_version(request)
+        served["groupVersion"] = served["groupVersion"].lstrip("/")
+        return served
+
+
+def _dry_run(params: Mapping[str, str]) -> bool:
+    """``?dryRun=All``: the write is checked, normalised and answered, but not stored."""
+    value = params.get("dryRun")
+    if value not in (None, "All"):
+        raise ApiError(400, f"unsupported dryRun value {value!r}: only 'All' is supported")
+    return value == "All"
+
+
+def _header(request: kmock.Request, name: str) -> str:
+    wanted = name.lower()
+    return next((v for k, v in request.headers.items() if k.lower() == wanted), "")
+
+
+def _verb(method: str, named: bool, watch: bool) -> str:
+    if method == "GET":
+        return "watch" if watch else "get" if named else "list"
+    if method == "DELETE":
+        return "delete" if named else "deletecollection"
+    return {"POST": "create", "PUT": "update", "PATCH": "patch"}.get(method, method.lower())

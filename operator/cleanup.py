@@ -1,0 +1,31 @@
+"""Children that must go: the metrics Service once metrics are off (I/O).
+
+Only objects this FlowCollector controls are deleted here; the one exception, a Deployment the
+user names for replacement, is ``migration.py``.
+"""
+
+from flowkeeper.operator import events, kube, manifests, ownership, retry, spec
+from flowkeeper.operator.runtime import Owner, Runtime, key
+
+
+async def remove_metrics_service(
+    runtime: Runtime, owner: Owner, parsed: spec.FlowCollectorSpec
+) -> bool:
+    """Delete the metrics Service we made once metrics are turned off (only ours: a Service of
+    that name that this FlowCollector does not control is left alone)."""
+    if parsed["metrics"]["enabled"]:
+        return False
+    namespace, name = key(owner)
+    stale = manifests.metrics_service_name(name)
+    live = await retry.call(
+        kube.read, api=runtime.api, kind="Service", namespace=namespace, name=stale
+    )
+    if live is None or ownership.verdict(live, owner) != "ours":
+        return False
+    if not await retry.call(
+        kube.delete, api=runtime.api, kind="Service", namespace=namespace, name=stale
+    ):
+        return False
+    message = f"Removed Service {stale}: metrics are disabled"
+    await events.post(runtime, owner, reason="Removed", message=message)
+    return True

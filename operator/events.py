@@ -1,0 +1,66 @@
+"""Events on FlowCollectors, posted with the operator's own client.
+
+Not with kopf's ``kopf.info``/``kopf.warn``: those need kopf's per-handler context and raise
+``LookupError`` from any other task (the resync loop, retries), which used to abort the rest
+of a reconcile. Posting an Event is best effort: a failure is counted and logged, never raised,
+because the Event describes a write that already happened.
+"""
+
+import datetime
+import logging
+import socket
+from typing import Literal
+
+from flowkeeper.operator import kube, metrics, retry
+from flowkeeper.operator.runtime import Owner, Runtime
+
+Type = Literal["Normal", "Warning"]
+COMPONENT = "flowkeeper-operator"
+MAX_MESSAGE = 1024  # the API refuses longer Event messages
+
+logger = logging.getLogger(__name__)
+
+
+def build_event(owner: Owner, *, type_: Type, reason: str, message: str, now: str) -> kube.Object:
+    """A core/v1 Event about ``owner``. Pure."""
+    metadata = owner["metadata"]
+    return {
+        "apiVersion": "v1",
+        "kind": "Event",
+        "metadata": {"generateName": f"{metadata['name']}.", "namespace": metadata["namespace"]},
+        "involvedObject": {
+            "apiVersion": owner.get("apiVersion"),
+            "kind": owner.get("kind", "FlowCollector"),
+            "name": metadata["name"],
+            "namespace": metadata["namespace"],
+            "uid": metadata.get("uid"),
+        },
+        "type": type_,
+        "reason": reason,
+        "message": message[:MAX_MESSAGE],
+        "source": {"component": COMPONENT},
+        "reportingComponent": COMPONENT,
+        "reportingInstance": socket.gethostname(),
+        "firstTimestamp": now,
+        "lastTimestamp": now,
+        "count": 1,
+    }
+
+
+async def post(
+    runtime: Runtime, owner: Owner, *, reason: str, message: str, type_: Type = "Normal"
+) -> None:
+    """Post an Event about ``owner``; a failure is counted and logged, never raised."""
+    body = build_event(owner, type_=type_, reason=reason, message=message, now=now())
+    try:
+        await retry.call(kube.create, api=runtime.api, body=body)
+    except Exception as error:  # noqa: BLE001 (an Event must never abort the reconcile)
+        metrics.EVENT_FAILURES.inc()
+        logger.warning(f"Could not post Event {reason} ({message!r}): {error}")
+
+
+def now() -> str:
+    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+__all__ = ["build_event", "now", "post"]
