@@ -28,6 +28,9 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     HOME=/tmp
+# DL3013 (pin pip versions): --no-index installs only the wheels the builder made from this
+# checkout, so the version is the one built; there is nothing else to pin.
+# hadolint ignore=DL3013
 RUN --mount=type=bind,from=builder,source=/wheels,target=/wheels \
     pip install --no-cache-dir --no-index --find-links=/wheels flowkeeper \
     && rm -rf /root/.cache

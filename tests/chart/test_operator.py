@@ -5,6 +5,12 @@ import pytest
 
 from tests.chart.helpers import one, render, scenario_values
 
+# The Lease holder's identity and the Lease's namespace, on every operator pod.
+DOWNWARD_ENV = [
+    {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+    {"name": "POD_NAMESPACE", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}},
+]
+
 
 def operator_container(values=None):
     deployment = one(render(values), "Deployment")
@@ -81,7 +87,7 @@ def test_operator_options_reach_the_pod():
     for key in ("nodeSelector", "tolerations", "affinity", "priorityClassName"):
         assert spec[key] == values[key], key
     assert container["resources"] == values["resources"]
-    assert container["env"] == values["extraEnv"]
+    assert container["env"] == DOWNWARD_ENV + values["extraEnv"]
 
 
 def test_same_ports_are_refused():

@@ -3,16 +3,19 @@
 import copy
 
 import helm_python as helm
+import jsonschema
 import kubernetes_validate
 import pytest
 
+from tests.chart import monitoring_schemas
 from tests.chart.helpers import CHART_DIR, NAMESPACE, SCENARIOS, notes, render, scenario_values
 
 KUBERNETES_VERSIONS = ["1.29", "1.33"]
-# Custom kinds kubernetes-validate has no schema for; FlowCollector is checked against its CRD
-# in test_crd.py, ServiceMonitor is prometheus-operator's.
+# Custom kinds kubernetes-validate has no schema for: FlowCollector is checked against its CRD
+# in test_crd.py, prometheus-operator's kinds against tests/chart/monitoring_schemas.py.
+MONITORING_KINDS = {"ServiceMonitor", "PodMonitor", "PrometheusRule"}
 CUSTOM_KINDS = {
-    ("monitoring.coreos.com/v1", "ServiceMonitor"),
+    *(("monitoring.coreos.com/v1", kind) for kind in MONITORING_KINDS),
     ("flows.flowkeeper.dev/v1alpha1", "FlowCollector"),
 }
 CLUSTER_SCOPED = {"ClusterRole", "ClusterRoleBinding"}
@@ -28,9 +31,37 @@ def test_every_object_validates_strictly(scenario, version):
     manifests = render(values_for(scenario))
     assert manifests
     for manifest in manifests:
+        if manifest["kind"] in MONITORING_KINDS:
+            monitoring_schemas.validate(manifest)
         if (manifest["apiVersion"], manifest["kind"]) in CUSTOM_KINDS:
             continue
         kubernetes_validate.validate(manifest, version, strict=True)
+
+
+def test_every_monitoring_kind_is_rendered_by_a_scenario():
+    kinds = {m["kind"] for s in SCENARIOS for m in render(scenario_values(s))}
+    assert kinds >= MONITORING_KINDS | {"PodDisruptionBudget", "Role", "RoleBinding", "ConfigMap"}
+
+
+@pytest.mark.parametrize(
+    ("kind", "path", "typo"),
+    [
+        ("PodMonitor", ("spec", "podMetricsEndpoints", 0), "pth"),
+        ("ServiceMonitor", ("spec", "endpoints", 0), "intervall"),
+        ("PrometheusRule", ("spec", "groups", 0, "rules", 0), "annotation"),
+    ],
+)
+def test_monitoring_schemas_catch_unknown_fields(kind, path, typo):
+    manifest = copy.deepcopy(
+        next(m for m in render(scenario_values("ha-monitoring-values.yaml")) if m["kind"] == kind)
+    )
+    monitoring_schemas.validate(manifest)
+    target = manifest
+    for step in path:
+        target = target[step]
+    target[typo] = "x"
+    with pytest.raises(jsonschema.ValidationError, match=typo):
+        monitoring_schemas.validate(manifest)
 
 
 @pytest.mark.parametrize("version", KUBERNETES_VERSIONS)
@@ -67,6 +98,11 @@ def test_defaults_render_the_operator_only():
     ("values", "kinds"),
     [
         ({"metrics": {"serviceMonitor": {"enabled": True}}}, {"ServiceMonitor"}),
+        ({"metrics": {"podMonitor": {"enabled": True}}}, {"PodMonitor"}),
+        ({"prometheusRule": {"enabled": True}}, {"PrometheusRule"}),
+        ({"grafanaDashboard": {"enabled": True}}, {"ConfigMap"}),
+        ({"replicaCount": 2}, {"PodDisruptionBudget", "Role", "RoleBinding"}),
+        ({"leaderElection": {"enabled": True}}, {"Role", "RoleBinding"}),
         ({"sampleFlowCollector": {"enabled": True}}, {"FlowCollector"}),
         (
             {"backfill": {"enabled": True, "dryRun": True}},

@@ -15,7 +15,16 @@ VALIDATOR = jsonschema.Draft7Validator(SCHEMA)
 ENABLED = {"enabled": True, "remoteWriteUrl": "http://prometheus:9090/api/v1/write"}
 
 BAD_VALUES = {
-    "unknown top-level key": {"replicaCount": 2},
+    "unknown top-level key": {"replicas": 2},
+    "replica count as string": {"replicaCount": "2"},
+    "negative replica count": {"replicaCount": -1},
+    "anti-affinity preset not in enum": {"podAntiAffinityPreset": "strict"},
+    "lease duration zero": {"leaderElection": {"leaseDuration": 0}},
+    "leader election as string": {"leaderElection": {"enabled": "yes"}},
+    "prometheus rule unknown key": {"prometheusRule": {"enable": True}},
+    "dashboard label not a string": {"grafanaDashboard": {"labels": {"a": 1}}},
+    "pod monitor namespace not a DNS label": {"metrics": {"podMonitor": {"namespaces": ["A_B"]}}},
+    "pod monitor interval": {"metrics": {"podMonitor": {"interval": "fast"}}},
     "unknown nested key": {"image": {"registry": "docker.io"}},
     "unknown backfill key": {"backfill": {"resource": ["pods"]}},
     "pull policy not in enum": {"image": {"pullPolicy": "Sometimes"}},

@@ -190,3 +190,61 @@ Kinds flowkeeper-backfill enumerates when --resources is not given.
 - persistentvolumes
 - ingresses
 {{- end }}
+
+{{/*
+"true" when the operator elects a leader: leaderElection.enabled, or when unset (null), as soon
+as there is more than one replica. Several replicas without it would all reconcile: refused.
+*/}}
+{{- define "flowkeeper.leaderElection" -}}
+{{- $enabled := .Values.leaderElection.enabled }}
+{{- if kindIs "invalid" $enabled }}
+{{- $enabled = gt (int .Values.replicaCount) 1 }}
+{{- end }}
+{{- if and (not $enabled) (gt (int .Values.replicaCount) 1) }}
+{{- fail "replicaCount > 1 needs leaderElection.enabled (true or null): without it every replica would reconcile" }}
+{{- end }}
+{{- with .Values.leaderElection }}
+{{- if and $enabled (not (and (lt (float64 .retryPeriod) (float64 .renewDeadline)) (lt (float64 .renewDeadline) (float64 .leaseDuration)))) }}
+{{- fail (printf "leaderElection needs retryPeriod < renewDeadline < leaseDuration, got %v < %v < %v" .retryPeriod .renewDeadline .leaseDuration) }}
+{{- end }}
+{{- end }}
+{{- if $enabled }}true{{ end }}
+{{- end }}
+
+{{/*
+Operator pod affinity: .Values.affinity when set, otherwise the podAntiAffinityPreset (soft:
+preferred, hard: required), which spreads the replicas over nodes so a node drain leaves one.
+*/}}
+{{- define "flowkeeper.operator.affinity" -}}
+{{- if .Values.affinity }}
+{{- toYaml .Values.affinity }}
+{{- else if .Values.podAntiAffinityPreset }}
+{{- $term := dict "topologyKey" "kubernetes.io/hostname" "labelSelector" (dict "matchLabels" (include "flowkeeper.operator.selectorLabels" . | fromYaml)) }}
+podAntiAffinity:
+  {{- if eq .Values.podAntiAffinityPreset "hard" }}
+  requiredDuringSchedulingIgnoredDuringExecution:
+    - {{- toYaml $term | nindent 6 }}
+  {{- else }}
+  preferredDuringSchedulingIgnoredDuringExecution:
+    - weight: 100
+      podAffinityTerm:
+        {{- toYaml $term | nindent 8 }}
+  {{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+Role and RoleBinding of the leader election Lease (suffix kept whole by cutting the prefix).
+*/}}
+{{- define "flowkeeper.leaderElectionRoleName" -}}
+{{- printf "%s-leader-election" (include "flowkeeper.fullname" . | trunc 47 | trimSuffix "-") }}
+{{- end }}
+
+{{/*
+A monitoring file of the chart (rules, dashboard) with the backfill's series renamed after
+backfill.metricPrefix: the files are written for the default prefix `kube`.
+*/}}
+{{- define "flowkeeper.monitoringFile" -}}
+{{- $context := .context }}
+{{- $context.Files.Get .path | replace "kube_backfill_" (printf "%s_backfill_" $context.Values.backfill.metricPrefix) }}
+{{- end }}
