@@ -4,6 +4,7 @@ Exit codes: 0 every batch delivered, 1 some batch not delivered or a kind not li
 2 bad usage (flags, environment, kubeconfig), 143 stopped by SIGTERM.
 """
 
+import gc
 import logging
 import os
 import sys
@@ -31,6 +32,7 @@ from flowkeeper.backfill.stopping import EXIT_TERMINATED, StopSignal, handling_s
 log = logging.getLogger("flowkeeper.backfill")
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+_GC_YOUNG_THRESHOLD = 50_000
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -101,6 +103,7 @@ def run(settings: Settings, connection: ApiConnection) -> int:
                 "server": connection.server,
                 "kinds": ",".join(settings.resources),
                 "dry_run": settings.dry_run,
+                "shard": f"{settings.shard.index}/{settings.shard.count}",
             }
         },
     )
@@ -111,7 +114,9 @@ def run(settings: Settings, connection: ApiConnection) -> int:
         batch_size=settings.batch_size,
         metrics=metrics,
         stop=stop.event,
+        shard=settings.shard,
     )
+    quiet_gc()
     try:
         with handling_sigterm(stop):
             report = pipeline.run()
@@ -136,8 +141,13 @@ def _finish(
     if success:
         metrics.last_success.set(time.time())
     if not report.receiver_unavailable:
+        # `shard` on every run series ("0" unsharded), so "every shard succeeded" can be
+        # alerted on: one series per shard index.
+        shard = (("shard", str(settings.shard.index)),)
         summary = metrics.summary(
-            prefix=settings.metric_prefix, external=settings.external_labels, success=success
+            prefix=settings.metric_prefix,
+            external=settings.external_labels + shard,
+            success=success,
         )
         # After SIGTERM, one attempt within what is left of the 10 s.
         timeout = max(0.5, stop.remaining() - 0.5) if stop.stopped else None
@@ -150,6 +160,23 @@ def _finish(
     if report.interrupted:
         return EXIT_TERMINATED
     return EXIT_OK if success else EXIT_FAILED
+
+
+def quiet_gc() -> None:
+    """Keep the garbage collector out of the hot path.
+
+    Nothing the pipeline makes per object can form a cycle (structs of strings, tuples of
+    strings, bytes), yet every container allocated counts towards a collection, and each
+    collection walks the live objects of its generations. Freezing what exists at start moves
+    the import-time objects out of the collector's reach for good, and a gen-0 threshold of
+    50,000 makes collections rare. Measured with bench/hotpath.py on realistic pods: CPython's
+    defaults run 355 collections per 30,000 objects, 1.2-1.8 us of CPU per object (5-7 % of
+    the hot path); with this, none. The collector stays on, so a cycle a library makes (a
+    retried request's traceback) is still reclaimed.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(_GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
 
 
 def user_agent() -> str:

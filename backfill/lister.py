@@ -12,13 +12,15 @@ duplicates). The per-kind counts are reset at the restart so they describe one c
 import logging
 import time
 from collections.abc import Callable, Iterator
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import requests
 from flowkeeper.backfill.errors import ApiError
+from flowkeeper.backfill.httpsession import read_body, session_for
 from flowkeeper.backfill.kinds import Kind
 from flowkeeper.backfill.kubeconfig import ApiConnection
 from flowkeeper.backfill.metrics import RunMetrics
+from flowkeeper.backfill.objects import Metadata, PageError, decode_list
 from flowkeeper.backfill.retrying import RetryableStatusError, check_status, report_retry, retrying
 
 log = logging.getLogger("flowkeeper.backfill.lister")
@@ -37,7 +39,7 @@ MAX_RESTARTS = 3
 class Page(NamedTuple):
     """The `metadata` of each object of one LIST page; `restarted` flags a 410 restart."""
 
-    items: list[dict[str, Any]]
+    items: list[Metadata]
     restarted: bool
 
 
@@ -56,19 +58,23 @@ class Lister:
         self._server = connection.server
         self._page_size = page_size
         self._timeout = timeout
-        self._budget = budget_seconds
         self._metrics = metrics
-        self._sleep = sleep
-        self._session = requests.Session()
+        # Built once: the loop is reused for every request (sequential, in the lister thread).
+        self._retrying = retrying(
+            budget_seconds=budget_seconds,
+            on_retry=report_retry(metrics.retries, stage="list", log=log, what="LIST"),
+            sleep=sleep,
+        )
+        self._session = session_for(connection.server, verify=connection.verify)
         self._session.headers.update({"Accept": METADATA_ACCEPT, "User-Agent": user_agent})
         if connection.token:
             self._session.headers["Authorization"] = f"Bearer {connection.token}"
         self._session.auth = connection.basic_auth
         self._session.cert = connection.client_cert
-        self._session.verify = connection.verify
 
-    def pages(self, kind: Kind) -> Iterator[Page]:
-        """Every page of `kind`, in order; raises ApiError when the kind cannot be listed."""
+    def pages(self, kind: Kind, *, annotations: bool = True) -> Iterator[Page]:
+        """Every page of `kind`, in order; raises ApiError when the kind cannot be listed.
+        `annotations=False`: the objects' annotations are not decoded (not exported)."""
         token = ""
         restarts = 0
         restarted = False
@@ -76,7 +82,7 @@ class Lister:
             params: dict[str, str | int] = {"limit": self._page_size}
             if token:
                 params["continue"] = token
-            response = self._get(kind, params)
+            response, body = self._get(kind, params)
             if response.status_code == GONE and token:
                 restarts += 1
                 if restarts > MAX_RESTARTS:
@@ -97,36 +103,35 @@ class Lister:
                     f"LIST {kind.plural}: HTTP {response.status_code} {_message(response)}{hint}",
                     unavailable=False,
                 )
-            document = response.json()
-            items = [
-                (item.get("metadata") if isinstance(item, dict) else None) or {}
-                for item in document.get("items") or ()
-            ]
+            try:
+                items, token = decode_list(body, annotations=annotations)
+            except PageError as error:
+                raise ApiError(
+                    f"LIST {kind.plural}: unreadable list: {error}", unavailable=False
+                ) from None
+            # The body (2 MB for 500 realistic pods) must not stay alive, held by this
+            # suspended generator, while the next one is read: one body at a time.
+            del response, body
             yield Page(items, restarted)
             restarted = False
-            token = (document.get("metadata") or {}).get("continue") or ""
             if not token:
                 return
 
     def close(self) -> None:
         self._session.close()
 
-    def _get(self, kind: Kind, params: dict[str, str | int]) -> requests.Response:
+    def _get(self, kind: Kind, params: dict[str, str | int]) -> tuple[requests.Response, bytes]:
         url = f"{self._server}{kind.list_path}"
-        loop = retrying(
-            budget_seconds=self._budget,
-            on_retry=report_retry(self._metrics.retries, stage="list", log=log, what="LIST"),
-            sleep=self._sleep,
-        )
         try:
-            return loop(self._attempt, url, params)
+            return self._retrying(self._attempt, url, params)
         except (RetryableStatusError, requests.RequestException) as error:
             raise ApiError(f"LIST {kind.plural}: {error}", unavailable=True) from None
 
-    def _attempt(self, url: str, params: dict[str, str | int]) -> requests.Response:
-        response = self._session.get(url, params=params, timeout=self._timeout)
+    def _attempt(self, url: str, params: dict[str, str | int]) -> tuple[requests.Response, bytes]:
+        response = self._session.get(url, params=params, timeout=self._timeout, stream=True)
+        body = read_body(response)
         check_status(response)
-        return response
+        return response, body
 
 
 def _message(response: requests.Response) -> str:

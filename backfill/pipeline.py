@@ -27,12 +27,13 @@ from flowkeeper.backfill.kinds import Kind
 from flowkeeper.backfill.lister import Page
 from flowkeeper.backfill.metrics import RunMetrics
 from flowkeeper.backfill.series import KindSeriesSpec, ObjectSeries, Series, object_series
+from flowkeeper.backfill.sharding import UNSHARDED, Shard
 
 log = logging.getLogger("flowkeeper.backfill")
 
 
 class PageSource(Protocol):
-    def pages(self, kind: Kind) -> Iterator[Page]: ...
+    def pages(self, kind: Kind, *, annotations: bool = True) -> Iterator[Page]: ...
 
 
 @dataclass
@@ -80,8 +81,10 @@ class Pipeline:
         metrics: RunMetrics,
         stop: threading.Event | None = None,
         stop_grace: float = STOP_GRACE_SECONDS,
+        shard: Shard = UNSHARDED,
     ) -> None:
         self._specs = specs
+        self._shard = shard
         self._source = source
         self._sink = sink
         self._batch_size = batch_size
@@ -144,7 +147,8 @@ class Pipeline:
                     self._pages.put(_Listed(spec, unavailable or "run aborted"))
                     continue
                 try:
-                    for page in self._source.pages(spec.kind):
+                    pages = self._source.pages(spec.kind, annotations=spec.annotations.emits)
+                    for page in pages:
                         self._pages.put(_PageOf(spec, page))
                         if self._abort.is_set() or self._stop.is_set():
                             break
@@ -192,7 +196,11 @@ class Pipeline:
                 report.objects = report.series = 0
                 batch = []
             tally = _PageTally()
-            for metadata in page.items:
+            items = page.items
+            if self._shard.sharded:
+                # Other shards' objects: theirs to send, not skipped (KSM's partition by uid).
+                items = [metadata for metadata in items if self._shard.keeps(metadata.uid)]
+            for metadata in items:
                 built = object_series(spec, metadata)
                 if built is None:
                     tally.skipped += 1

@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping
 
 import requests
 from flowkeeper.backfill.errors import DeliveryError, RefusedError
+from flowkeeper.backfill.httpsession import read_body, session_for
 from flowkeeper.backfill.metrics import RunMetrics
 from flowkeeper.backfill.retrying import RetryableStatusError, check_status, report_retry, retrying
 
@@ -31,27 +32,28 @@ class RemoteWriter:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._url = url
-        self._metrics = metrics
         self._timeout = timeout
-        self._budget = budget_seconds
-        self._sleep = sleep
-        self._session = requests.Session()
+        self._metrics = metrics
+        # Children looked up once, not per request.
+        self._sent_snappy = metrics.sent_bytes.labels(encoding="snappy")
+        self._sent_raw = metrics.sent_bytes.labels(encoding="raw")
+        # Built once: the loop is reused for every batch (sequential, in the sink thread).
+        self._retrying = retrying(
+            budget_seconds=budget_seconds,
+            on_retry=report_retry(
+                metrics.retries, stage="remote_write", log=log, what="remote write"
+            ),
+            sleep=sleep,
+        )
+        self._session = session_for(url, verify=verify)
         self._session.headers.update(headers)
         self._session.auth = auth
-        self._session.verify = verify
 
     def send(self, body: bytes, *, raw_bytes: int = 0, timeout: float | None = None) -> None:
         """Deliver one batch or raise DeliveryError (retryable=True: receiver unavailable;
         RefusedError: the receiver refused the content with 400)."""
-        loop = retrying(
-            budget_seconds=self._budget,
-            on_retry=report_retry(
-                self._metrics.retries, stage="remote_write", log=log, what="remote write"
-            ),
-            sleep=self._sleep,
-        )
         try:
-            response = loop(self._post, body, raw_bytes, timeout or self._timeout)
+            response = self._retrying(self._post, body, raw_bytes, timeout or self._timeout)
         except (RetryableStatusError, requests.RequestException) as error:
             raise DeliveryError(f"receiver unavailable: {error}", retryable=True) from None
         if 200 <= response.status_code < 300:
@@ -66,12 +68,12 @@ class RemoteWriter:
         self._session.close()
 
     def _post(self, body: bytes, raw_bytes: int, timeout: float) -> requests.Response:
-        sent = self._metrics.sent_bytes
-        sent.labels(encoding="snappy").inc(len(body))
-        sent.labels(encoding="raw").inc(raw_bytes)
+        self._sent_snappy.inc(len(body))
+        self._sent_raw.inc(raw_bytes)
         started = time.monotonic()
         try:
-            response = self._session.post(self._url, data=body, timeout=timeout)
+            response = self._session.post(self._url, data=body, timeout=timeout, stream=True)
+            read_body(response)
         finally:
             self._metrics.request_duration.observe(time.monotonic() - started)
         check_status(response)

@@ -16,11 +16,12 @@ sorted order. Each of these is counted.
 
 import re
 from collections.abc import Mapping
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from flowkeeper.backfill.allowlist import KeyFilter
-from flowkeeper.backfill.kinds import NAME, Kind
+from flowkeeper.backfill.kinds import Kind
 from flowkeeper.backfill.labelnames import label_names
+from flowkeeper.backfill.objects import Metadata
 
 Series = tuple[tuple[str, str], ...]
 
@@ -103,28 +104,25 @@ def kind_series_spec(
     )
 
 
-def object_series(spec: KindSeriesSpec, metadata: object) -> ObjectSeries | None:
+def object_series(spec: KindSeriesSpec, metadata: Metadata) -> ObjectSeries | None:
     """The object's series, or None when it has no name (it cannot be identified)."""
-    if not isinstance(metadata, Mapping):
-        return None
-    name = metadata.get(NAME)
-    if not name or not isinstance(name, str):
+    if not metadata.name:
         return None
     tally = _Tally()
     limit = spec.limits.max_value_bytes
     identity = [*spec.external]
     for label, field in spec.kind.identity:
-        value = metadata.get(field)
-        if value and isinstance(value, str):
+        value = getattr(metadata, field)
+        if value:
             identity.append((label, _safe(value, limit, tally)))
     labels = annotations = None
     if spec.labels.emits:
-        keys = _selected(spec.labels, metadata.get("labels"))
+        keys = _selected(spec.labels, metadata.labels)
         labels = _series(
             spec, spec.labels_name, identity, prefix="label", mapping=keys, tally=tally
         )
     if spec.annotations.emits:
-        keys = _selected(spec.annotations, metadata.get("annotations"))
+        keys = _selected(spec.annotations, metadata.annotations)
         annotations = _series(
             spec, spec.annotations_name, identity, prefix="annotation", mapping=keys, tally=tally
         )
@@ -139,9 +137,9 @@ def object_series(spec: KindSeriesSpec, metadata: object) -> ObjectSeries | None
     )
 
 
-def _selected(keys: KeyFilter, mapping: object) -> Mapping[str, Any]:
-    """The allowlisted entries; a missing, null or malformed map counts as empty."""
-    if not mapping or not isinstance(mapping, Mapping):
+def _selected(keys: KeyFilter, mapping: Mapping[str, str] | None) -> Mapping[str, str]:
+    """The allowlisted entries; a missing map counts as empty."""
+    if not mapping:
         return {}
     return keys.select(mapping)
 
@@ -152,7 +150,7 @@ def _series(
     identity: list[tuple[str, str]],
     *,
     prefix: str,
-    mapping: Mapping[str, Any],
+    mapping: Mapping[str, str],
     tally: _Tally,
 ) -> Series:
     limits = spec.limits
@@ -160,8 +158,7 @@ def _series(
     if mapping:
         # Named with every key, empty-valued ones included, exactly as KSM names them.
         names = label_names(prefix, tuple(mapping))
-        for label, (key, raw) in zip(names, mapping.items(), strict=True):
-            value = raw if isinstance(raw, str) else ("" if raw is None else str(raw))
+        for label, (key, value) in zip(names, mapping.items(), strict=True):
             if not value:
                 tally.empty += 1
             elif key == LAST_APPLIED:

@@ -15,12 +15,16 @@ from flowkeeper.backfill.allowlist import Allowlist, parse_allowlist
 from flowkeeper.backfill.encoder import REMOTE_WRITE_HEADERS
 from flowkeeper.backfill.errors import UsageError
 from flowkeeper.backfill.kinds import DEFAULT_RESOURCES, KINDS
+from flowkeeper.backfill.sharding import UNSHARDED, Shard
 
 PROG = "flowkeeper-backfill"
 ENV_PREFIX = "FLOWKEEPER_BACKFILL_"
 _LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
 _METRIC_PREFIX = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+# Set by Kubernetes in each pod of an Indexed Job: the pod's completion index.
+JOB_INDEX_ENV = "JOB_COMPLETION_INDEX"
+MAX_SHARDS = 1000
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
@@ -46,6 +50,7 @@ class Settings(NamedTuple):
     max_retry_seconds: float
     max_label_value_length: int
     max_labels_per_series: int
+    shard: Shard = UNSHARDED
 
 
 class _Parser(argparse.ArgumentParser):
@@ -122,6 +127,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--max-retry-seconds",
         metavar="SECONDS",
         help="retry budget per request, 0..86400 (default: 120)",
+    )
+    add(
+        "--shard-count",
+        metavar="N",
+        help=f"split the objects into N shards by uid, 1..{MAX_SHARDS} (default: 1)",
+    )
+    add(
+        "--shard-index",
+        metavar="I",
+        help=f"the shard this run sends, 0..N-1 (default: {JOB_INDEX_ENV}, else 0)",
     )
     add(
         "--max-label-value-length",
@@ -210,11 +225,27 @@ def parse_settings(argv: Sequence[str], environ: Mapping[str, str]) -> Settings:
         log_format=log_format,
         timeout=values.number("timeout", 30, 0.1, 3600),
         max_retry_seconds=values.number("max_retry_seconds", 120, 0, 86_400),
+        shard=_shard(values, environ),
         max_label_value_length=int(
             values.number("max_label_value_length", 2048, 0, 1 << 20, integer=True)
         ),
         max_labels_per_series=max_labels,
     )
+
+
+def _shard(values: "_Values", environ: Mapping[str, str]) -> Shard:
+    count = int(values.number("shard_count", 1, 1, MAX_SHARDS, integer=True))
+    if values.raw("shard_index") is None and environ.get(JOB_INDEX_ENV, "").strip():
+        text = environ[JOB_INDEX_ENV].strip()
+        if not text.isdigit() or int(text) >= count:
+            values.fail(
+                "shard_index",
+                f"defaults to {JOB_INDEX_ENV}, which must be an integer in 0..{count - 1} "
+                f"(one less than --shard-count), got {text!r}",
+            )
+        return Shard(int(text), count)
+    index = int(values.number("shard_index", 0, 0, count - 1, integer=True))
+    return Shard(index, count)
 
 
 class _Values:
@@ -293,7 +324,7 @@ def _pairs(values: _Values, dest: str) -> list[tuple[str, str]]:
 
 
 def _external_labels(values: _Values, resources: Sequence[str]) -> tuple[tuple[str, str], ...]:
-    reserved = {"namespace", "uid"} | {
+    reserved = {"namespace", "uid", "shard"} | {
         label for r in resources for label in KINDS[r].identity_labels
     }
     seen: set[str] = set()

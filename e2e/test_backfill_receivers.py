@@ -107,7 +107,7 @@ def test_every_series_arrives_with_the_right_labels(receiver, tmp_path, monkeypa
     assert sorted(s["pod"] for s in bulk) == [f"bulk-{i:04d}" for i in range(1200)]
     assert len(series('kube_pod_annotations{namespace="bulk"}')) == 1200
     assert series('kube_backfill_objects{kind="pods"}') == [
-        {"__name__": "kube_backfill_objects", "cluster": cluster, "kind": "pods"}
+        {"__name__": "kube_backfill_objects", "cluster": cluster, "kind": "pods", "shard": "0"}
     ]
     value = receiver.query(f'kube_backfill_objects{{kind="pods",cluster="{cluster}"}}')
     assert [float(v["value"][1]) for v in value] == [1201.0]

@@ -5,8 +5,8 @@ Real HTTP (kmock does not paginate): honours `limit` and `continue`, answers
 inject a 410 Gone on a continue request and 5xx/429 answers. Objects are either given
 explicitly or generated from their index on the fly, so a million of them cost no memory.
 
-Standalone (the benchmark runs it in its own process):
-    python -m tests.backfill.listserver --objects pods=1000000 [--port 0]
+Standalone (the benchmark runs it in its own process, with the repo root on sys.path):
+    python -m tests.backfill.listserver --objects pods=1000000 [--shape realistic] [--port 0]
 prints the port on its first line, then serves until killed.
 """
 
@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from tests.backfill.podshape import realistic_pod
 
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 
@@ -89,6 +91,8 @@ class ListServer:
     counts: dict[str, int] = field(default_factory=dict)
     objects: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     faults: Faults = field(default_factory=Faults)
+    # "small": `generated()` (about 600 bytes of metadata); "realistic": `podshape`'s pods.
+    shape: str = "small"
     record: bool = True
     token: str = ""  # when set, requests must carry `Authorization: Bearer <token>` (else 401)
     requests: list[dict[str, Any]] = field(default_factory=list)
@@ -131,17 +135,23 @@ class ListServer:
         limit = int(params.get("limit", "0")) or self.total(plural)
         end = min(offset + limit, self.total(plural))
         partial = "as=PartialObjectMetadataList" in accept
-        items = [self._wrap(self.item(plural, i), partial) for i in range(offset, end)]
         metadata: dict[str, str] = {"resourceVersion": "12345"}
         if end < self.total(plural):
             metadata["continue"] = _encode(end, page + 1)
-        document = {
+        head = {
             "kind": "PartialObjectMetadataList" if partial else "List",
             "apiVersion": "meta.k8s.io/v1" if partial else "v1",
             "metadata": metadata,
-            "items": items,
         }
-        return 200, {}, json.dumps(document, separators=(",", ":")).encode()
+        items = b",".join(self._item_json(plural, i, partial) for i in range(offset, end))
+        head_json = json.dumps(head, separators=(",", ":")).encode()
+        return 200, {}, head_json[:-1] + b',"items":[' + items + b"]}"
+
+    def _item_json(self, plural: str, index: int, partial: bool) -> bytes:
+        if self.shape == "realistic" and plural not in self.objects:
+            return realistic_pod(index, partial)
+        item = self._wrap(self.item(plural, index), partial)
+        return json.dumps(item, separators=(",", ":")).encode()
 
     @staticmethod
     def _wrap(metadata: dict[str, Any], partial: bool) -> dict[str, Any]:
@@ -227,9 +237,10 @@ def main(argv: list[str] | None = None, ready: Callable[[str], None] = print) ->
     parser = argparse.ArgumentParser(prog="listserver")
     parser.add_argument("--objects", action="append", default=[], help="KIND=COUNT (repeatable)")
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--shape", choices=("small", "realistic"), default="small")
     args = parser.parse_args(argv)
     counts = {k: int(v) for k, _, v in (item.partition("=") for item in args.objects)}
-    server = ListServer(counts=counts, record=False)
+    server = ListServer(counts=counts, shape=args.shape, record=False)
     httpd = ThreadingHTTPServer(("127.0.0.1", args.port), _handler(server))
     httpd.daemon_threads = True
     ready(str(httpd.server_address[1]))

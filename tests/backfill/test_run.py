@@ -87,9 +87,11 @@ def test_gone_mid_kind_restarts_the_kind_and_loses_nothing(run, capsys):
     assert sorted(set(names(receiver, "kube_pod_labels"))) == expected
     summary = receiver.requests[-1].series()
     restarts = [s for s in summary if s["__name__"] == "kube_backfill_list_restarts_total"]
-    assert restarts == [{"__name__": "kube_backfill_list_restarts_total", "kind": "pods"}]
+    assert restarts == [
+        {"__name__": "kube_backfill_list_restarts_total", "kind": "pods", "shard": "0"}
+    ]
     objects = [s for s in summary if s["__name__"] == "kube_backfill_objects"]
-    assert objects == [{"__name__": "kube_backfill_objects", "kind": "pods"}]
+    assert objects == [{"__name__": "kube_backfill_objects", "kind": "pods", "shard": "0"}]
     values = {
         ts.labels[0].value: ts.samples[0].value
         for ts in receiver.requests[-1].write_request().timeseries
@@ -163,7 +165,9 @@ def test_refused_series_are_isolated_by_bisecting_and_counted_exactly(
     values = summary_values(
         receiver, "kube_backfill_refused_series_total", "kube_backfill_undelivered_series_total"
     )
-    assert values == {("kube_backfill_refused_series_total", (("kind", "pods"),)): 3.0}
+    assert values == {
+        ("kube_backfill_refused_series_total", (("kind", "pods"), ("shard", "0"))): 3.0
+    }
     assert not [
         s
         for s in receiver.requests[-1].series()
@@ -184,7 +188,9 @@ def test_other_4xx_is_not_bisected(run):
     assert code == 1
     assert [len(r.series()) for r in object_requests(receiver)] == [4, 4, 2]
     values = summary_values(receiver, "kube_backfill_undelivered_series_total")
-    assert values == {("kube_backfill_undelivered_series_total", (("kind", "pods"),)): 4.0}
+    assert values == {
+        ("kube_backfill_undelivered_series_total", (("kind", "pods"), ("shard", "0"))): 4.0
+    }
 
 
 def test_dead_receiver_ends_the_run_with_exit_1(tmp_path, monkeypatch, capsys):
@@ -220,7 +226,9 @@ def test_summary_series_carry_external_labels_and_success_timestamp(run):
         "k8s_backfill_batches_total",
     }
     assert all(s["cluster"] == "eu1" for s in summary)
-    assert {"__name__": "k8s_backfill_series", "cluster": "eu1", "kind": "nodes"} in summary
+    assert {"__name__": "k8s_backfill_series", "cluster": "eu1", "kind": "nodes", "shard": "0"} in (
+        summary
+    )
     assert any(s["__name__"] == "k8s_node_labels" for s in receiver.all_series())
 
 
@@ -272,7 +280,9 @@ def test_dry_run_prints_prometheus_text(tmp_path, monkeypatch, capsys):
     ]
     assert int(timestamp) > 1_600_000_000_000
     assert "# TYPE kube_backfill_objects gauge" in lines
-    assert 'kube_backfill_objects{kind="pods"} 2' in [line.rsplit(" ", 1)[0] for line in lines]
+    assert 'kube_backfill_objects{kind="pods",shard="0"} 2' in [
+        line.rsplit(" ", 1)[0] for line in lines
+    ]
 
 
 def test_json_log_lines_are_one_object_each(run, capsys):

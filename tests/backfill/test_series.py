@@ -1,6 +1,7 @@
 import pytest
 from flowkeeper.backfill.allowlist import parse_allowlist
 from flowkeeper.backfill.kinds import KINDS
+from flowkeeper.backfill.objects import metadata_from
 from flowkeeper.backfill.series import SeriesLimits, kind_series_spec, object_series
 
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
@@ -15,6 +16,11 @@ def spec(kind="pods", labels="*=[*]", annotations="*=[*]", external=None, limits
         external=external or {},
         limits=limits or SeriesLimits(),
     )
+
+
+def series_of(kind_spec, metadata):
+    """The series of `metadata`, given as the JSON the API sends (read as the lister does)."""
+    return object_series(kind_spec, metadata_from(metadata))
 
 
 POD = {
@@ -73,7 +79,7 @@ def test_identity_labels_are_kube_state_metrics_ones(kind):
     metadata = {"name": "obj", "uid": "u", "labels": {"team": "core"}}
     if KINDS[kind].namespaced:
         metadata["namespace"] = "ns"
-    built = object_series(spec(kind, annotations=""), metadata)
+    built = series_of(spec(kind, annotations=""), metadata)
     name, identity = KSM_IDENTITY[kind]
     assert built is not None
     assert dict(built.labels) == {"__name__": name, **identity, "label_team": "core"}
@@ -81,7 +87,7 @@ def test_identity_labels_are_kube_state_metrics_ones(kind):
 
 
 def test_pod_series_sorted_with_identity_and_external_labels():
-    built = object_series(spec(external={"cluster": "eu1"}), POD)
+    built = series_of(spec(external={"cluster": "eu1"}), POD)
     assert built is not None
     assert built.labels == (
         ("__name__", "kube_pod_labels"),
@@ -105,7 +111,7 @@ def test_pod_series_sorted_with_identity_and_external_labels():
 
 
 def test_job_is_named_job_name_never_job():
-    built = object_series(spec("jobs"), {"name": "backup", "namespace": "db", "uid": "u"})
+    built = series_of(spec("jobs"), {"name": "backup", "namespace": "db", "uid": "u"})
     assert built is not None
     assert dict(built.labels) == {
         "__name__": "kube_job_labels",
@@ -115,13 +121,13 @@ def test_job_is_named_job_name_never_job():
 
 
 def test_deployment_has_no_uid():
-    built = object_series(spec("deployments"), {"name": "web", "namespace": "a", "uid": "u"})
+    built = series_of(spec("deployments"), {"name": "web", "namespace": "a", "uid": "u"})
     assert built is not None
     assert "uid" not in dict(built.labels)
 
 
 def test_last_applied_configuration_is_never_exported_even_when_allowlisted():
-    built = object_series(spec(annotations=f"pods=[{LAST_APPLIED}]"), POD)
+    built = series_of(spec(annotations=f"pods=[{LAST_APPLIED}]"), POD)
     assert built is not None
     assert built.annotations == (
         ("__name__", "kube_pod_annotations"),
@@ -133,7 +139,7 @@ def test_last_applied_configuration_is_never_exported_even_when_allowlisted():
 
 
 def test_default_annotation_allowlist_gives_no_annotations_series():
-    built = object_series(spec(annotations=""), POD)
+    built = series_of(spec(annotations=""), POD)
     assert built is not None
     assert built.annotations is None
     assert built.series == (built.labels,)
@@ -141,14 +147,14 @@ def test_default_annotation_allowlist_gives_no_annotations_series():
 
 
 def test_empty_labels_allowlist_for_a_kind_gives_no_labels_series():
-    built = object_series(spec(labels="nodes=[*],pods=[]", annotations="pods=[x]"), POD)
+    built = series_of(spec(labels="nodes=[*],pods=[]", annotations="pods=[x]"), POD)
     assert built is not None
     assert built.labels is None
     assert built.annotations is not None
 
 
 def test_list_matching_nothing_gives_identity_only_series():
-    built = object_series(spec(labels="pods=[absent]", annotations=""), POD)
+    built = series_of(spec(labels="pods=[absent]", annotations=""), POD)
     assert built is not None
     assert built.labels == (
         ("__name__", "kube_pod_labels"),
@@ -161,7 +167,7 @@ def test_list_matching_nothing_gives_identity_only_series():
 def test_empty_values_take_part_in_conflict_naming_then_are_left_out():
     # KSM names "dup-key" and "dup.key" _conflict1 and _conflict2 (sorted keys); the
     # empty one is then absent, as Prometheus treats empty values.
-    built = object_series(spec(), {"name": "p", "labels": {"dup.key": "", "dup-key": "kept"}})
+    built = series_of(spec(), {"name": "p", "labels": {"dup.key": "", "dup-key": "kept"}})
     assert built is not None
     assert dict(built.labels) == {
         "__name__": "kube_pod_labels",
@@ -173,7 +179,7 @@ def test_empty_values_take_part_in_conflict_naming_then_are_left_out():
 
 def test_cluster_scoped_kind_has_no_namespace_label():
     node = {"name": "n1", "uid": "u-9", "labels": {"kubernetes.io/hostname": "n1"}}
-    built = object_series(spec("nodes"), node)
+    built = series_of(spec("nodes"), node)
     assert built is not None
     assert built.labels == (
         ("__name__", "kube_node_labels"),
@@ -183,26 +189,26 @@ def test_cluster_scoped_kind_has_no_namespace_label():
 
 
 def test_colliding_keys_get_suffixes():
-    built = object_series(spec(), {"name": "p", "labels": {"a.b": "1", "a/b": "2"}})
+    built = series_of(spec(), {"name": "p", "labels": {"a.b": "1", "a/b": "2"}})
     assert built is not None
     assert ("label_a_b_conflict1", "1") in built.labels
     assert ("label_a_b_conflict2", "2") in built.labels
 
 
 def test_upper_case_external_label_still_sorts_before_name():
-    built = object_series(spec(external={"Region": "eu"}), {"name": "p", "namespace": "n"})
+    built = series_of(spec(external={"Region": "eu"}), {"name": "p", "namespace": "n"})
     assert built is not None
     assert [name for name, _ in built.labels] == ["Region", "__name__", "namespace", "pod"]
 
 
 def test_object_without_name_is_skipped():
-    assert object_series(spec(), {"namespace": "x"}) is None
+    assert series_of(spec(), {"namespace": "x"}) is None
 
 
 def test_long_values_are_cut_in_utf8_bytes_on_a_character_boundary():
     limits = SeriesLimits(max_value_bytes=10)
     labels = {"ascii": "a" * 11, "short": "fits", "euro": "€" * 4}  # € is 3 bytes
-    built = object_series(spec(limits=limits), {"name": "p", "labels": labels})
+    built = series_of(spec(limits=limits), {"name": "p", "labels": labels})
     assert built is not None
     values = dict(built.labels)
     assert values["label_ascii"] == "a" * 10
@@ -212,7 +218,7 @@ def test_long_values_are_cut_in_utf8_bytes_on_a_character_boundary():
 
 
 def test_no_value_limit_with_zero():
-    built = object_series(
+    built = series_of(
         spec(limits=SeriesLimits(max_value_bytes=0)), {"name": "p", "labels": {"a": "x" * 70000}}
     )
     assert built is not None
@@ -224,7 +230,7 @@ def test_label_count_limit_keeps_identity_and_first_labels_in_sorted_order():
     limits = SeriesLimits(max_labels=6)
     labels = {f"k{i:02d}": "v" for i in range(10)}
     metadata = {"name": "p", "namespace": "n", "uid": "u", "labels": labels}
-    built = object_series(spec(limits=limits, external={"cluster": "c"}), metadata)
+    built = series_of(spec(limits=limits, external={"cluster": "c"}), metadata)
     assert built is not None
     assert [name for name, _ in built.labels] == [
         "__name__",
@@ -239,7 +245,7 @@ def test_label_count_limit_keeps_identity_and_first_labels_in_sorted_order():
 
 def test_lone_surrogates_become_replacement_characters():
     metadata = {"name": "p", "labels": {"bad": "a\ud800b", "key\udfff": "v"}}
-    built = object_series(spec(), metadata)
+    built = series_of(spec(), metadata)
     assert built is not None
     assert dict(built.labels)["label_bad"] == "a\ufffdb"
     assert dict(built.labels)["label_key_"] == "v"
@@ -261,7 +267,7 @@ def test_lone_surrogates_become_replacement_characters():
     ],
 )
 def test_malformed_metadata_never_raises(metadata):
-    built = object_series(spec(), metadata)
+    built = series_of(spec(), metadata)
     if built is not None:
         for name, value in built.labels or ():
             assert isinstance(name, str)

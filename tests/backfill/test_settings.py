@@ -3,6 +3,7 @@ from flowkeeper.backfill.cli import main
 from flowkeeper.backfill.errors import UsageError
 from flowkeeper.backfill.kinds import DEFAULT_RESOURCES
 from flowkeeper.backfill.settings import parse_settings
+from flowkeeper.backfill.sharding import Shard
 
 URL = "http://receiver:8428/api/v1/write"
 
@@ -24,6 +25,28 @@ def test_job_is_free_as_an_external_label():
     # `job` is Prometheus's own target label; the Job kind's identity is `job_name`.
     settings = parse_settings([f"--remote-write-url={URL}", "--external-label=job=backfill"], {})
     assert settings.external_labels == (("job", "backfill"),)
+
+
+@pytest.mark.parametrize(
+    ("argv", "environ", "expected"),
+    [
+        ([], {}, Shard(0, 1)),
+        (["--shard-count=4", "--shard-index=3"], {}, Shard(3, 4)),
+        ([], {"FLOWKEEPER_BACKFILL_SHARD_COUNT": "4", "JOB_COMPLETION_INDEX": "2"}, Shard(2, 4)),
+        (
+            ["--shard-index=1"],
+            {"FLOWKEEPER_BACKFILL_SHARD_COUNT": "4", "JOB_COMPLETION_INDEX": "2"},
+            Shard(1, 4),
+        ),
+        (
+            [],
+            {"FLOWKEEPER_BACKFILL_SHARD_COUNT": "4", "FLOWKEEPER_BACKFILL_SHARD_INDEX": "0"},
+            Shard(0, 4),
+        ),
+    ],
+)
+def test_shard_from_flags_then_environment_then_job_completion_index(argv, environ, expected):
+    assert parse_settings(["--dry-run", *argv], environ).shard == expected
 
 
 def test_every_flag_has_an_environment_variable():
@@ -182,6 +205,24 @@ def test_flag_wins_over_environment_and_repeats_accumulate():
             "--metric-annotations-allowlist (FLOWKEEPER_BACKFILL_METRIC_ANNOTATIONS_ALLOWLIST): cannot parse",  # noqa: E501
         ),
         (["--bogus"], {}, "unrecognized arguments: --bogus"),
+        (
+            ["--dry-run", "--shard-count=0"],
+            {},
+            "--shard-count (FLOWKEEPER_BACKFILL_SHARD_COUNT) must be an integer in 1..1000, "
+            "got '0'",
+        ),
+        (
+            ["--dry-run", "--shard-count=2", "--shard-index=2"],
+            {},
+            "--shard-index (FLOWKEEPER_BACKFILL_SHARD_INDEX) must be an integer in 0..1, got '2'",
+        ),
+        (
+            ["--dry-run", "--shard-count=2"],
+            {"JOB_COMPLETION_INDEX": "2"},
+            "--shard-index (FLOWKEEPER_BACKFILL_SHARD_INDEX) defaults to JOB_COMPLETION_INDEX, "
+            "which must be an integer in 0..1",
+        ),
+        (["--dry-run", "--external-label=shard=1"], {}, "name 'shard' is taken"),
     ],
 )
 def test_bad_input_is_one_line_naming_the_flag(argv, environ, message):

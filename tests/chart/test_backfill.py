@@ -1,6 +1,7 @@
 """The backfill CronJob and install-time Job: policy, arguments, mounts, and upgrade safety."""
 
 import helm_python as helm
+import kubernetes_validate
 import pytest
 
 from tests.chart.helpers import of_kind, one, render, scenario_values
@@ -188,3 +189,31 @@ def test_install_job_name_follows_its_spec():
     # A changed Job spec is a new Job, never an in-place edit of an immutable template.
     assert install_job_name(with_backfill(MIMIR, batchSize=1000)) != base
     assert install_job_name({**MIMIR, "image": {"tag": "0.2.0"}}) != base
+
+
+def test_one_shard_is_a_plain_job():
+    spec = job_spec(DRY_RUN)
+    assert not {"completionMode", "completions", "parallelism"} & set(spec)
+    assert not any(arg.startswith("--shard") for arg in container(spec)["args"])
+
+
+@pytest.mark.parametrize("shards", [2, 5])
+def test_shards_run_as_an_indexed_job_all_at_once(shards):
+    values = with_backfill(DRY_RUN, shards=shards, runOnInstall=True)
+    rendered = render(values)
+    cron_job = one(rendered, "CronJob")["spec"]["jobTemplate"]["spec"]
+    for spec in (cron_job, one(rendered, "Job")["spec"]):
+        assert spec["completionMode"] == "Indexed"
+        assert (spec["completions"], spec["parallelism"]) == (shards, shards)
+        args = container(spec)["args"]
+        # The index is JOB_COMPLETION_INDEX, which Kubernetes sets in each pod of the Job.
+        assert f"--shard-count={shards}" in args
+        assert not any(arg.startswith("--shard-index") for arg in args)
+    for manifest in (one(rendered, "CronJob"), one(rendered, "Job")):
+        kubernetes_validate.validate(manifest, "1.29", strict=True)
+
+
+@pytest.mark.parametrize("shards", [0, 1001, "2"])
+def test_shards_out_of_range_are_refused_by_the_schema(shards):
+    with pytest.raises(helm.HelmError, match="shards"):
+        render(with_backfill(DRY_RUN, shards=shards))

@@ -20,6 +20,10 @@ Arguments of flowkeeper-backfill, built from .Values.backfill.
 - {{ printf "--metric-prefix=%s" $b.metricPrefix | quote }}
 - {{ printf "--batch-size=%d" (int $b.batchSize) | quote }}
 - {{ printf "--page-size=%d" (int $b.pageSize) | quote }}
+{{- if gt (int $b.shards) 1 }}
+{{- /* The index comes from JOB_COMPLETION_INDEX, set by Kubernetes in each pod. */}}
+- {{ printf "--shard-count=%d" (int $b.shards) | quote }}
+{{- end }}
 {{- range $k, $v := $b.externalLabels }}
 - {{ printf "--external-label=%s=%s" $k $v | quote }}
 {{- end }}
@@ -64,6 +68,13 @@ Job spec shared by the CronJob's template and the install-time Job.
 {{- end }}
 backoffLimit: {{ int $b.backoffLimit }}
 activeDeadlineSeconds: {{ int $b.activeDeadlineSeconds }}
+{{- if gt (int $b.shards) 1 }}
+# One pod per shard, all at once: each completion index is a shard index, so the Job
+# succeeds only when every shard has sent its objects.
+completionMode: Indexed
+completions: {{ int $b.shards }}
+parallelism: {{ int $b.shards }}
+{{- end }}
 template:
   metadata:
     labels:
