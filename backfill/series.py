@@ -25,8 +25,11 @@ from flowkeeper.backfill.objects import Metadata
 
 Series = tuple[tuple[str, str], ...]
 
-# Never exported: it is a full copy of the object, often hundreds of KiB.
-LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+# Never exported: each is a full copy of the object, often hundreds of KiB (kubectl's, and the
+# record our own operator keeps on the children it applies).
+LAST_APPLIED = frozenset(
+    {"kubectl.kubernetes.io/last-applied-configuration", "flows.flowkeeper.dev/last-applied"}
+)
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _REPLACEMENT = "\ufffd"
 
@@ -161,7 +164,7 @@ def _series(
         for label, (key, value) in zip(names, mapping.items(), strict=True):
             if not value:
                 tally.empty += 1
-            elif key == LAST_APPLIED:
+            elif key in LAST_APPLIED:
                 tally.last_applied += 1
             else:
                 keyed.append((label, _safe(value, limits.max_value_bytes, tally)))

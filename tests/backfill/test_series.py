@@ -126,8 +126,10 @@ def test_deployment_has_no_uid():
     assert "uid" not in dict(built.labels)
 
 
-def test_last_applied_configuration_is_never_exported_even_when_allowlisted():
-    built = series_of(spec(annotations=f"pods=[{LAST_APPLIED}]"), POD)
+@pytest.mark.parametrize("key", [LAST_APPLIED, "flows.flowkeeper.dev/last-applied"])
+def test_last_applied_configuration_is_never_exported_even_when_allowlisted(key):
+    pod = {**POD, "annotations": {**POD["annotations"], key: '{"big": true}'}}
+    built = series_of(spec(annotations=f"pods=[{key}]"), pod)
     assert built is not None
     assert built.annotations == (
         ("__name__", "kube_pod_annotations"),
