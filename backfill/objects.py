@@ -75,7 +75,6 @@ class _LabelsOnlyList(msgspec.Struct, gc=False):
 
 _DECODER = msgspec.json.Decoder(_ObjectList)
 _LABELS_ONLY_DECODER = msgspec.json.Decoder(_LabelsOnlyList)
-_ANY_JSON = msgspec.json.Decoder()
 _EMPTY = ObjectMeta()
 
 
@@ -92,11 +91,10 @@ def decode_list(body: bytes, *, annotations: bool = True) -> tuple[list[Metadata
     """
     try:
         document = (_DECODER if annotations else _LABELS_ONLY_DECODER).decode(body)
-    except msgspec.ValidationError:
-        return _lenient(_ANY_JSON.decode(body))
-    except msgspec.DecodeError as error:
-        # msgspec refuses what Python's json accepts: lone surrogates (`"\ud800"`). Go's
-        # encoder never writes them, but a page is not lost for one odd string.
+    except msgspec.DecodeError as error:  # ValidationError included: a field of another type
+        # Decoded untyped by Python's json, which also accepts what msgspec refuses: lone
+        # surrogates (`"\ud800"`). Go's encoder never writes them, but a page is not lost
+        # for one odd string, nor for one odd string after a field of another type.
         try:
             return _lenient(json.loads(body))
         except ValueError:

@@ -48,7 +48,6 @@ class _PageOf:
     page: Page
 
 
-_END = END
 _POLL_SECONDS = 0.1
 # After SIGTERM: how long the batch in flight may take to finish before it is abandoned, so
 # that the run summary can still be sent and the process ends within 10 s.
@@ -86,7 +85,6 @@ class Pipeline:
         self._specs = specs
         self._shard = shard
         self._source = source
-        self._sink = sink
         self._batch_size = batch_size
         self._metrics = metrics
         self._pages: queue.Queue[_PageOf | _Listed | None] = queue.Queue(maxsize=1)
@@ -118,7 +116,7 @@ class Pipeline:
             if self._stop.is_set():
                 self._abandon(threads[1])
             else:
-                self._batches.put(_END)
+                self._batches.put(END)
                 for thread in threads:
                     thread.join()
         return self._report
@@ -130,7 +128,7 @@ class Pipeline:
         self._abort.set()
         deadline = time.monotonic() + self._stop_grace
         try:
-            self._batches.put(_END, timeout=self._stop_grace)
+            self._batches.put(END, timeout=self._stop_grace)
         except queue.Full:
             log.warning("batch in flight abandoned", extra={"fields": {"reason": "SIGTERM"}})
             return
@@ -167,7 +165,7 @@ class Pipeline:
                     if error.unavailable:
                         unavailable = f"not listed: API unavailable ({error})"
         finally:
-            self._pages.put(_END)
+            self._pages.put(END)
 
     # Stage 2 (caller's thread): series and batches.
     def _build(self) -> None:
@@ -179,7 +177,7 @@ class Pipeline:
                 item = self._pages.get(timeout=_POLL_SECONDS)
             except queue.Empty:
                 continue
-            if item is _END:
+            if item is END:
                 break
             if isinstance(item, _Listed):
                 if batch:

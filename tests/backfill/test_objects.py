@@ -58,6 +58,18 @@ def test_a_field_of_an_odd_type_costs_that_field_only():
     ]
 
 
+def test_a_lone_surrogate_after_a_field_of_an_odd_type_still_decodes_leniently():
+    # The typed decoder stops at the odd type; the untyped one must accept the surrogate too.
+    items, _ = decode_list(
+        b'{"items":[{"metadata":{"name":"a","labels":{"n":1}}},'
+        b'{"metadata":{"name":"b","labels":{"s":"\\ud800"}}}]}'
+    )
+    assert items == [
+        ObjectMeta(name="a", labels={"n": "1"}),
+        ObjectMeta(name="b", labels={"s": "\ud800"}),
+    ]
+
+
 @pytest.mark.parametrize("text", [b"{", b"[1, 2]", b"not json"])
 def test_unreadable_bodies_raise_page_error(text):
     with pytest.raises(PageError):

@@ -1,11 +1,8 @@
 """The CLI split into shards: together they send exactly what one unsharded run sends."""
 
 import pytest
-from flowkeeper.backfill.cli import main
 
-from e2e.local import write_kubeconfig
-from tests.backfill.capture import CaptureReceiver, capturing
-from tests.backfill.listserver import ListServer, serving
+from tests.backfill.listserver import ListServer
 
 KINDS = "--resources=pods,namespaces,deployments"
 BOTH_FAMILIES = "--metric-annotations-allowlist=*=[*]"
@@ -26,23 +23,13 @@ def summary(receiver):
 
 
 @pytest.fixture
-def run(tmp_path, monkeypatch):
-    for name in ("KUBECONFIG", "KUBERNETES_SERVICE_HOST", "JOB_COMPLETION_INDEX"):
-        monkeypatch.delenv(name, raising=False)
+def run(run, monkeypatch):
+    """conftest's `run` on COUNTS with both families; returns the receiver of a run that
+    succeeded."""
+    monkeypatch.delenv("JOB_COMPLETION_INDEX", raising=False)
 
     def run_cli(*args):
-        server = ListServer(counts=COUNTS)
-        with serving(server) as url, capturing(CaptureReceiver(script=[])) as receiver:
-            kubeconfig = write_kubeconfig(tmp_path / "kubeconfig", url)
-            code = main(
-                [
-                    f"--kubeconfig={kubeconfig}",
-                    f"--remote-write-url={receiver.url}",
-                    KINDS,
-                    BOTH_FAMILIES,
-                    *args,
-                ]
-            )
+        code, receiver = run(ListServer(counts=COUNTS), KINDS, BOTH_FAMILIES, *args)
         assert code == 0
         return receiver
 
