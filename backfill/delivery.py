@@ -121,6 +121,17 @@ class Delivery:
                     self._report.receiver_unavailable = True
                     self._abort.set()
                 continue
+            except Exception:
+                # Uncaught, it would end this thread and leave the builder waiting forever to
+                # hand on the next batch. The run is aborted: later batches are failed too.
+                tally.failed_batches += 1
+                self._fail(item)
+                log.exception(
+                    "batch not delivered: unexpected error",
+                    extra={"fields": {"kind": item.spec.kind.plural}},
+                )
+                self._abort.set()
+                continue
             tally.delivered_series += len(item.series) - outcome.refused
             if outcome.refused:
                 tally.refused_series += outcome.refused

@@ -164,6 +164,14 @@ class Pipeline:
                     self._pages.put(_Listed(spec, str(error)))
                     if error.unavailable:
                         unavailable = f"not listed: API unavailable ({error})"
+                except Exception as error:
+                    # Uncaught, it would end this thread and the run would report success
+                    # with the remaining kinds missing. Logged with its traceback, counted.
+                    self._metrics.list_failures.labels(kind=spec.kind.plural).inc()
+                    log.exception(
+                        "LIST failed unexpectedly", extra={"fields": {"kind": spec.kind.plural}}
+                    )
+                    self._pages.put(_Listed(spec, f"unexpected error: {error!r}"))
         finally:
             self._pages.put(END)
 
