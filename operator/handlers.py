@@ -21,8 +21,6 @@ from flowkeeper.operator import collector, kube, metrics, resync, settings, watc
 from flowkeeper.operator.identity import ConnectionInfo
 from flowkeeper.operator.runtime import GROUP, PLURAL, VERSION, Key, Owner, Runtime, key, snapshot
 
-MAX_BACKOFF_SECONDS = 60.0
-
 
 @kopf.on.login()
 def login(**_: Any) -> kopf.ConnectionInfo:
@@ -98,4 +96,4 @@ async def flowcollector_reconcile(body: kopf.Body, memo: kopf.Memo, retry: int, 
         await collector.reconcile(memo["runtime"], snapshot(body), trigger="spec")
     except kube.KubeError as error:
         # Only transient errors get here (refusals end in a Ready=False status).
-        raise kopf.TemporaryError(str(error), delay=min(MAX_BACKOFF_SECONDS, 2.0**retry)) from error
+        raise kopf.TemporaryError(str(error), delay=resync.backoff(retry)) from error

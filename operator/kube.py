@@ -1,5 +1,6 @@
-"""The operator's only Kubernetes I/O besides kopf: read, create, merge-patch, replace, delete,
-list. Every request is counted once, in ``_call``, by verb, kind and status code.
+"""The operator's Kubernetes requests besides kopf and the child watches (``watchapi``): read,
+create, merge-patch, replace, delete. Every request is counted once, in ``_call``, by verb,
+kind and status code.
 
 Synchronous (the kubernetes client is), so callers run these in a thread. Objects are plain
 dicts sent to fixed URL paths: no model classes, no discovery round-trips. Patches are JSON
@@ -206,7 +207,6 @@ def _call(
     verb: str,
     action: str,
     body: Mapping[str, Any] | None = None,
-    query: list[tuple[str, str]] | None = None,
     content_type: str = "application/json",
     timeout: float = REQUEST_TIMEOUT_SECONDS,
 ) -> Object:
@@ -214,7 +214,6 @@ def _call(
     request = api.param_serialize(
         method=method,
         resource_path=path,
-        query_params=query,
         header_params=headers,
         body=dict(body) if body is not None else None,
         auth_settings=["BearerToken"],

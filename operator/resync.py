@@ -61,8 +61,13 @@ def retry_later(runtime: Runtime, owner: Owner, *, attempt: int) -> None:
     pending = runtime.retries.get(uid(owner))
     if pending is not None and not pending.done():
         return
-    delay = min(MAX_BACKOFF_SECONDS, 2.0**attempt)
-    runtime.retries[uid(owner)] = asyncio.create_task(_retry(runtime, owner, attempt, delay))
+    task = _retry(runtime, owner, attempt, backoff(attempt))
+    runtime.retries[uid(owner)] = asyncio.create_task(task)
+
+
+def backoff(attempt: int) -> float:
+    """Seconds before whole-reconcile retry number ``attempt`` (0, 1, ...): 1, 2, 4 ... 60."""
+    return min(MAX_BACKOFF_SECONDS, 2.0**attempt)
 
 
 async def _retry(runtime: Runtime, owner: Owner, attempt: int, delay: float) -> None:

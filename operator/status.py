@@ -82,15 +82,6 @@ def build_status(
     )
 
 
-def invalid_status(
-    *, generation: int, message: str, previous: Mapping[str, Any], now: str
-) -> FlowCollectorStatus:
-    """Ready=False/InvalidSpec; the counters keep describing the children, which are untouched."""
-    return refused_status(
-        generation=generation, reason="InvalidSpec", message=message, previous=previous, now=now
-    )
-
-
 def refused_status(
     *, generation: int, reason: str, message: str, previous: Mapping[str, Any], now: str
 ) -> FlowCollectorStatus:

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Mapping
 
 import aiohttp
 import kubernetes.client
-from flowkeeper.operator import kube
+from flowkeeper.operator import identity, kube
 
 
 class GoneError(Exception):
@@ -27,7 +27,10 @@ class Client:
         self._configuration = configuration
         self._session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(ssl=ssl_context(configuration)),
-            headers={"User-Agent": kube.USER_AGENT, "Accept": "application/json"},
+            headers={
+                "User-Agent": identity.user_agent(kube.USER_AGENT),
+                "Accept": "application/json",
+            },
         )
 
     async def close(self) -> None:

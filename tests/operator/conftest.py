@@ -6,12 +6,13 @@ indirectly: ``@pytest.mark.parametrize("operator", [300.0], indirect=True)``.
 
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from e2e.cluster import Api, connect
 from e2e.emulator import Emulator
-from tests.operator.harness import RESYNC_SECONDS, Operator
+from tests.operator.harness import RESYNC_SECONDS, Operator, Request
 from tests.operator.replicas import LEASE_NAMESPACE
 
 
@@ -20,6 +21,21 @@ async def api(k8s: Emulator) -> AsyncIterator[Api]:
     assert k8s.kubeconfig is not None
     async with connect(k8s.kubeconfig) as client:
         yield client
+
+
+@pytest.fixture
+def requests(monkeypatch: pytest.MonkeyPatch) -> list[Request]:
+    """(User-Agent, method, path, query) of every request the emulator serves."""
+    seen: list[Request] = []
+    handle = Emulator._handle
+
+    async def spy(self: Emulator, request: Any) -> Any:
+        agent = request.headers.get("User-Agent", "")
+        seen.append((agent, str(request.method), request.url.path, dict(request.params)))
+        return await handle(self, request)
+
+    monkeypatch.setattr(Emulator, "_handle", spy)
+    return seen
 
 
 @pytest.fixture

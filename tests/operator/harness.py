@@ -27,6 +27,7 @@ EVENTS = "/api/v1/namespaces/{ns}/events"
 OPERATOR_AGENTS = ("kopf", "flowkeeper-operator")
 RESYNC_SECONDS = 1.0
 TIMEOUT = 20.0
+Request = tuple[str, str, str, dict[str, str]]  # User-Agent, method, path, query (a spy's)
 
 
 class Operator:

@@ -9,29 +9,13 @@ from typing import Any
 import pytest
 
 from e2e.cluster import eventually
-from e2e.emulator import Emulator
-from tests.operator.harness import CM, FC, Operator, sample, settled
+from tests.operator.harness import CM, FC, Operator, Request, sample, settled
 
 SELECTOR = "app.kubernetes.io/managed-by=flowkeeper"
 CHILD_COLLECTIONS = ("configmaps", "services", "daemonsets")
 
 
-@pytest.fixture
-def requests(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str, str, dict[str, str]]]:
-    """(User-Agent, method, path, query) of every request the emulator serves."""
-    seen: list[tuple[str, str, str, dict[str, str]]] = []
-    handle = Emulator._handle
-
-    async def spy(self: Emulator, request: Any) -> Any:
-        agent = request.headers.get("User-Agent", "")
-        seen.append((agent, str(request.method), request.url.path, dict(request.params)))
-        return await handle(self, request)
-
-    monkeypatch.setattr(Emulator, "_handle", spy)
-    return seen
-
-
-def collection_reads(requests: list[tuple[str, str, str, dict[str, str]]]) -> list[Any]:
+def collection_reads(requests: list[Request]) -> list[Any]:
     """The operator's LIST and WATCH requests of child kinds (collections, not single GETs)."""
     return [
         (agent, path, query)

@@ -158,7 +158,9 @@ def test_reason_change_without_flip_keeps_transition_time():
 def test_invalid_spec_keeps_counters_and_names_the_field():
     before = build(daemonset(), addresses=["192.0.2.7"])
     message = "spec.templateStore.kvHistory must be between 1 and 64, got 65"
-    result = status.invalid_status(generation=6, message=message, previous=before, now=T1)
+    result = status.refused_status(
+        generation=6, reason="InvalidSpec", message=message, previous=before, now=T1
+    )
     assert conditions(result) == {
         "Ready": ("False", "InvalidSpec"),
         "Progressing": ("False", "InvalidSpec"),

@@ -12,7 +12,6 @@ from aiohttp import web
 from flowkeeper.operator import dispatch, kube, settings, watches
 
 from e2e.cluster import eventually
-from e2e.emulator import Emulator
 from e2e.local import write_kubeconfig
 
 LOGGER = logging.getLogger("test-watches")
@@ -35,20 +34,6 @@ class Recorder:
     async def __call__(self, kind: str, event_type: str, body: kube.Object) -> None:
         metadata = body["metadata"]
         self.events.append((kind, event_type, metadata["namespace"], metadata["name"]))
-
-
-@pytest.fixture
-def requests(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str, dict[str, str]]]:
-    """(method, path, query) of every request the emulator serves."""
-    seen: list[tuple[str, str, dict[str, str]]] = []
-    handle = Emulator._handle
-
-    async def spy(self: Emulator, request: Any) -> Any:
-        seen.append((str(request.method), request.url.path, dict(request.params)))
-        return await handle(self, request)
-
-    monkeypatch.setattr(Emulator, "_handle", spy)
-    return seen
 
 
 @pytest.mark.parametrize(
@@ -83,7 +68,7 @@ async def test_only_labelled_children_arrive_and_every_request_carries_the_selec
     try:
 
         async def watching() -> None:  # the changes below must come as watch events
-            opened = {path for _, path, query in requests if query.get("watch")}
+            opened = {path for _, _, path, query in requests if query.get("watch")}
             assert opened == paths
 
         await eventually(watching)
@@ -99,7 +84,7 @@ async def test_only_labelled_children_arrive_and_every_request_carries_the_selec
     finally:
         await child_watches.stop()
     assert {name for *_, name in recorder.events} == {"before", "after"}
-    ours = [(path, query) for method, path, query in requests if method.endswith("GET")]
+    ours = [(path, query) for _, method, path, query in requests if method.endswith("GET")]
     ours = [(path, query) for path, query in ours if path in paths]
     assert {path for path, _ in ours} == paths
     assert all(query["labelSelector"] == SELECTOR for _, query in ours), ours
