@@ -22,10 +22,10 @@ RECONCILE_DURATION = Histogram(
 )
 API_REQUESTS = Counter(
     "flowkeeper_operator_api_requests",
-    "Requests the operator's Kubernetes client made, by verb (get, list, create, patch,"
-    " update, delete), kind (FlowCollector/status for the status subresource) and HTTP status"
-    ' code ("error" when no answer came). kopf\'s own watches and annotation patches are not'
-    " included.",
+    "Requests the operator's own clients made (the child watches included), by verb (get,"
+    " list, watch, create, patch, update, delete), kind (FlowCollector/status for the status"
+    ' subresource) and HTTP status code ("error" when no answer came). kopf\'s own'
+    " FlowCollector watch and annotation patches are not included.",
     ["verb", "kind", "code"],
 )
 RESTORES = Counter(

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Mapping
 
 import aiohttp
 import kubernetes.client
-from flowkeeper.operator import identity, kube
+from flowkeeper.operator import identity, kube, metrics
 
 
 class GoneError(Exception):
@@ -36,19 +36,19 @@ class Client:
     async def close(self) -> None:
         await self._session.close()
 
-    async def list(self, path: str, params: Mapping[str, str]) -> kube.Object:
+    async def list(self, path: str, params: Mapping[str, str], *, kind: str) -> kube.Object:
         timeout = aiohttp.ClientTimeout(total=kube.REQUEST_TIMEOUT_SECONDS)
-        async with await self._get(path, params, timeout) as response:
+        async with await self._get(path, params, timeout, kind=kind, verb="list") as response:
             listed: kube.Object = await response.json()
             return listed
 
     async def watch(
-        self, path: str, params: Mapping[str, str], *, seconds: int
+        self, path: str, params: Mapping[str, str], *, kind: str, seconds: int
     ) -> AsyncIterator[tuple[str, kube.Object]]:
         """(type, object) of each event until the server ends the stream after ``seconds``."""
         query = {**params, "watch": "true", "timeoutSeconds": str(seconds)}
         timeout = aiohttp.ClientTimeout(total=seconds + 30, sock_connect=30)
-        async with await self._get(path, query, timeout) as response:
+        async with await self._get(path, query, timeout, kind=kind, verb="watch") as response:
             async for line in _lines(response.content):
                 event = json.loads(line)
                 event_type, body = str(event.get("type")), event.get("object") or {}
@@ -59,11 +59,23 @@ class Client:
                 yield event_type, body
 
     async def _get(
-        self, path: str, params: Mapping[str, str], timeout: aiohttp.ClientTimeout
+        self,
+        path: str,
+        params: Mapping[str, str],
+        timeout: aiohttp.ClientTimeout,
+        *,
+        kind: str,
+        verb: str,
     ) -> aiohttp.ClientResponse:
         headers = await asyncio.to_thread(auth_headers, self._configuration)
         url = self._configuration.host + path
-        response = await self._session.get(url, params=params, headers=headers, timeout=timeout)
+        # Counted in the same metric as every request of our kubernetes client (kube._call).
+        try:
+            response = await self._session.get(url, params=params, headers=headers, timeout=timeout)
+        except (aiohttp.ClientError, OSError, TimeoutError):
+            metrics.API_REQUESTS.labels(verb=verb, kind=kind, code=kube.NO_ANSWER).inc()
+            raise
+        metrics.API_REQUESTS.labels(verb=verb, kind=kind, code=str(response.status)).inc()
         if response.status == 410:
             response.release()
             raise GoneError()

@@ -76,11 +76,11 @@ class ChildWatches:
         while True:
             try:
                 if version is None:
-                    listed = await self._client.list(path, selector)
+                    listed = await self._client.list(path, selector, kind=kind)
                     version = self._relisted(kind, listed, known)
                 params = {**selector, "allowWatchBookmarks": "true", "resourceVersion": version}
                 opened = asyncio.get_running_loop().time()
-                events = self._client.watch(path, params, seconds=self._server_timeout)
+                events = self._client.watch(path, params, kind=kind, seconds=self._server_timeout)
                 async for event_type, body in events:
                     version = body.get("metadata", {}).get("resourceVersion") or version
                     if event_type != "BOOKMARK" and self._ours(body):

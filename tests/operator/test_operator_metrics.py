@@ -69,6 +69,14 @@ async def test_operator_metrics_follow_what_happens(api, k8s, replica):
         assert samples[requests("create", "Lease", 201)] == 1
         assert samples["flowkeeper_operator_leader"] == 1  # one refused renewal is not a loss
         assert [samples[fc_count(r)] for r in ("true", "false", "unknown")] == [0, 0, 0]
+        # The child watches' LIST and WATCH requests are counted like every other request.
+        await until(
+            lambda m: all(
+                m.get(requests(verb, kind, 200), 0) >= 1
+                for verb in ("list", "watch")
+                for kind in ("ConfigMap", "Service", "DaemonSet")
+            )
+        )
 
         # A FlowCollector: its first child read fails with 500 (retried), then is missing (404)
         # and created (201); not rolled out, so not Ready.
