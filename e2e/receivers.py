@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 import requests
@@ -191,15 +191,20 @@ def _required() -> bool:
     return os.environ.get("FLOWKEEPER_REQUIRE_RECEIVERS", "") == "1"
 
 
+def skip_unless_required(error: ReceiverUnavailableError) -> NoReturn:
+    """Skip the test for a missing binary, or fail it when FLOWKEEPER_REQUIRE_RECEIVERS=1."""
+    if _required():
+        pytest.fail(f"FLOWKEEPER_REQUIRE_RECEIVERS=1 but {error}")
+    pytest.skip(str(error))
+
+
 @contextmanager
 def _fixture_receiver(start: Any) -> Iterator[Receiver]:
     try:
         context = start()
         receiver = context.__enter__()
     except ReceiverUnavailableError as error:
-        if _required():
-            pytest.fail(f"FLOWKEEPER_REQUIRE_RECEIVERS=1 but {error}")
-        pytest.skip(str(error))
+        skip_unless_required(error)
     try:
         yield receiver
     finally:

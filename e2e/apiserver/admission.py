@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from e2e.apiserver import resources, selectors, services, validation
-from e2e.apiserver.errors import ApiError, invalid
+from e2e.apiserver.errors import ApiError
 from e2e.apiserver.resources import Resource
 
 Rule = Mapping[str, Any]  # an RBAC PolicyRule: apiGroups, resources, verbs
@@ -70,12 +70,6 @@ def _go_selector(selector: Mapping[str, Any]) -> str:
     shown = "[]v1.LabelSelectorRequirement(nil)" if not expressions else repr(expressions)
     labels = _go_map(selector.get("matchLabels") or {})
     return f"v1.LabelSelector{{MatchLabels:{labels}, MatchExpressions:{shown}}}"
-
-
-def check_invalid(resource: Resource, old: dict[str, Any] | None, new: dict[str, Any]) -> None:
-    causes = validate(resource, old, new)
-    if causes:
-        raise invalid(resource.kind, resource.qualified, new["metadata"].get("name", ""), causes)
 
 
 def _allows(rules: Iterable[Rule], group: str, resource: str, verb: str) -> bool:

@@ -18,7 +18,7 @@ from e2e.apiserver.api import Api
 from e2e.apiserver.errors import ApiError, not_found
 from e2e.apiserver.faults import Call, Fault, Faults
 from e2e.apiserver.objects import apply_patch
-from e2e.apiserver.resources import RESOURCES, SHORT_NAMES
+from e2e.apiserver.resources import BY_PATH, SHORT_NAMES
 from e2e.apiserver.store import Key
 
 VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
@@ -52,15 +52,14 @@ class Emulator(kmock.KubernetesScaffold):
     def __attrs_post_init__(self) -> None:
         super().__attrs_post_init__()
         self.api = Api(gc_delay=self.gc_delay, lb_cleanup_delay=self.lb_cleanup_delay)
-        for key, (kind, namespaced, subresources) in RESOURCES.items():
-            plural = key.rsplit("/", 1)[1]
-            self.resources[key] = kmock.ResourceInfo(
-                kind=kind,
-                singular=kind.lower(),
-                namespaced=namespaced,
+        for resource in BY_PATH.values():
+            self.resources[f"{resource.api_version}/{resource.plural}"] = kmock.ResourceInfo(
+                kind=resource.kind,
+                singular=resource.kind.lower(),
+                namespaced=resource.namespaced,
                 verbs=VERBS,
-                shortnames=SHORT_NAMES.get(plural, []),
-                subresources=subresources,
+                shortnames=SHORT_NAMES.get(resource.plural, []),
+                subresources=resource.subresources,
             )
 
     async def __aexit__(self, *exc: Any) -> None:

@@ -6,10 +6,9 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 
-from e2e.receivers import ReceiverUnavailableError, _required, binary
+from e2e.receivers import ReceiverUnavailableError, binary, skip_unless_required
 from tests.chart.helpers import CHART_DIR, ROOT, one, render
 
 RULES_FILE = CHART_DIR / "files" / "prometheus-rules.yaml"
@@ -47,9 +46,7 @@ def promtool() -> str:
     try:
         return binary("promtool")
     except ReceiverUnavailableError as error:
-        if _required():
-            pytest.fail(f"FLOWKEEPER_REQUIRE_RECEIVERS=1 but {error}")
-        pytest.skip(str(error))
+        skip_unless_required(error)
 
 
 def run_promtool(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:

@@ -248,3 +248,24 @@ backfill.metricPrefix: the files are written for the default prefix `kube`.
 {{- $context := .context }}
 {{- $context.Files.Get .path | replace "kube_backfill_" (printf "%s_backfill_" $context.Values.backfill.metricPrefix) }}
 {{- end }}
+
+{{/*
+Scrape options of a metrics endpoint, shared by the ServiceMonitor (operator) and the PodMonitor
+(collectors); the context is metrics.serviceMonitor or metrics.podMonitor.
+*/}}
+{{- define "flowkeeper.scrapeOptions" -}}
+{{- with .interval }}
+interval: {{ . }}
+{{- end }}
+{{- with .scrapeTimeout }}
+scrapeTimeout: {{ . }}
+{{- end }}
+{{- with .relabelings }}
+relabelings:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .metricRelabelings }}
+metricRelabelings:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end }}
