@@ -1,29 +1,35 @@
 """`flowkeeper-operator`: flags and FLOWKEEPER_OPERATOR_* variables, then kopf in-process.
 
-A flag wins over its variable. Bad input ends with one line on stderr and exit code 2.
+A flag wins over its variable (the table is in ``flags``). What the operator cannot start with
+(a bad flag or variable, no usable Kubernetes configuration, a port in use) ends it with one
+line on stderr and exit code 2, before anything is served.
 """
 
-import argparse
 import asyncio
+import importlib.metadata
 import os
 import re
+import socket
 import sys
 import threading
-from collections.abc import Callable, Mapping, Sequence
-from typing import NamedTuple, NoReturn
+from collections.abc import Mapping, Sequence
+from typing import NamedTuple
 
 import flowkeeper.operator.handlers  # noqa: F401  (registers the handlers with kopf)
 import kopf
+import kubernetes.config
 import prometheus_client
-from flowkeeper.operator import elected, kube, leader, lease, metrics, settings
+import yaml
+from flowkeeper.operator import elected, flags, kube, leader, lease, metrics, settings
 
-PROG = "flowkeeper-operator"
-ENV_PREFIX = "FLOWKEEPER_OPERATOR_"
+PROG = flags.PROG
+ENV_PREFIX = flags.ENV_PREFIX
+VERSION = importlib.metadata.version("flowkeeper")
 LOG_FORMATS = ("plain", "json")
 MAX_PORT = 65535
 MAX_RESYNC_SECONDS = 86400.0
 MAX_LEASE_SECONDS = 3600.0
-DEFAULT_LEASE_NAME = "flowkeeper-operator"
+EXIT_LEADERSHIP_LOST, EXIT_USAGE = 1, 2
 # Where a pod finds its own namespace when the chart does not pass POD_NAMESPACE.
 NAMESPACE_FILE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
 
@@ -41,89 +47,48 @@ class Options(NamedTuple):
 _DNS_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?")
 
 
-class UsageError(ValueError):
-    """A bad flag or environment variable; the message names it and the allowed values."""
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        raise UsageError(message)
+UsageError = flags.UsageError
 
 
 def parse_args(argv: Sequence[str], environ: Mapping[str, str]) -> Options:
-    parser = _Parser(prog=PROG, description="Reconciles FlowCollector resources.")
-    scope = parser.add_mutually_exclusive_group()
-    scope.add_argument("-A", "--all-namespaces", action="store_true", default=None)
-    scope.add_argument("-n", "--namespace", action="append", metavar="NS")
-    parser.add_argument("--liveness-port", metavar="PORT")
-    parser.add_argument("--metrics-port", metavar="PORT")
-    parser.add_argument("--log-format", metavar="FORMAT")
-    parser.add_argument("--verbose", action="store_true", default=None)
-    parser.add_argument("--resync-seconds", metavar="SECONDS")
-    parser.add_argument("--leader-election", action=argparse.BooleanOptionalAction)
-    parser.add_argument("--leader-election-namespace", metavar="NS")
-    parser.add_argument("--leader-election-id", metavar="NAME")
-    parser.add_argument("--lease-duration", metavar="SECONDS")
-    parser.add_argument("--renew-deadline", metavar="SECONDS")
-    parser.add_argument("--retry-period", metavar="SECONDS")
-    args = parser.parse_args(list(argv))
-
-    def pick(flag: str, value: object) -> str | None:
-        if value is not None:
-            return str(value)
-        return environ.get(ENV_PREFIX + flag.upper().replace("-", "_"))
-
-    everywhere = args.all_namespaces or _boolean("all-namespaces", pick("all-namespaces", None))
-    if args.namespace is not None:
-        namespaces = [part for value in args.namespace for part in value.split(",")]
-    else:
-        namespaces = (pick("namespace", None) or "").split(",")
-    namespaces = [name.strip() for name in namespaces if name.strip()]
+    args = flags.build_parser(VERSION).parse_args(list(argv))
+    flags.check_variables(environ)
+    given = flags.Given(args, environ)
+    everywhere = given.boolean("all-namespaces")
+    namespaces = [name.strip() for name in (given.raw("namespace") or "").split(",")]
+    namespaces = [name for name in namespaces if name]
     if everywhere and namespaces:
-        raise UsageError("--all-namespaces and --namespace exclude each other")
-    log_format = pick("log-format", args.log_format) or "plain"
-    if log_format not in LOG_FORMATS:
         raise UsageError(
-            f"--log-format must be one of {', '.join(LOG_FORMATS)}, got {log_format!r}"
+            f"{given.source('all-namespaces')} and {given.source('namespace')} exclude each other"
         )
+    log_format = (given.raw("log-format") or "plain").strip()
+    if log_format not in LOG_FORMATS:
+        given.fail("log-format", f"must be one of {', '.join(LOG_FORMATS)}, got {log_format!r}")
     return Options(
         namespaces=tuple(namespaces),
-        liveness_port=_port("liveness-port", pick("liveness-port", args.liveness_port), 8080),
-        metrics_port=_port("metrics-port", pick("metrics-port", args.metrics_port), 9090),
+        liveness_port=_port(given, "liveness-port"),
+        metrics_port=_port(given, "metrics-port"),
         log_format=log_format,
-        verbose=bool(args.verbose or _boolean("verbose", pick("verbose", None))),
-        resync_seconds=_seconds(pick("resync-seconds", args.resync_seconds)),
-        election=_election(args, pick, environ),
+        verbose=given.boolean("verbose"),
+        resync_seconds=_seconds(given),
+        election=_election(given, environ),
     )
 
 
-def _election(
-    args: argparse.Namespace,
-    pick: "Callable[[str, object], str | None]",
-    environ: Mapping[str, str],
-) -> leader.Election | None:
-    if args.leader_election is not None:
-        enabled = bool(args.leader_election)
-    else:
-        enabled = _boolean("leader-election", pick("leader-election", None))
-    if not enabled:
+def _election(given: flags.Given, environ: Mapping[str, str]) -> leader.Election | None:
+    if not given.boolean("leader-election"):
         return None
-    timings = lease.Timings(
-        *(
-            _lease_seconds(flag, pick(flag, getattr(args, flag.replace("-", "_"))), default)
-            for flag, default in zip(
-                ("lease-duration", "renew-deadline", "retry-period"),
-                lease.DEFAULT_TIMINGS,
-                strict=True,
-            )
-        )
-    )
+    names = ("lease-duration", "renew-deadline", "retry-period")
+    timings = lease.Timings(*(_lease_seconds(given, name) for name in names))
     try:
         lease.check_timings(timings)
     except ValueError as error:
-        raise UsageError(str(error)) from None
+        message = str(error)
+        for name in names:  # named as the user gave them
+            message = message.replace(flags.BY_NAME[name].option, given.source(name))
+        raise UsageError(message) from None
     namespace = (
-        pick("leader-election-namespace", args.leader_election_namespace)
+        given.raw("leader-election-namespace")
         or environ.get("POD_NAMESPACE")
         or _read(NAMESPACE_FILE)
     )
@@ -132,11 +97,12 @@ def _election(
             "--leader-election-namespace is needed outside a pod (no POD_NAMESPACE variable"
             f" and no {NAMESPACE_FILE})"
         )
-    name = pick("leader-election-id", args.leader_election_id) or DEFAULT_LEASE_NAME
+    name = given.raw("leader-election-id") or flags.BY_NAME["leader-election-id"].default
     if not _DNS_SUBDOMAIN.fullmatch(name):
-        raise UsageError(
-            "--leader-election-id must be a Kubernetes object name (lower-case letters,"
-            f" digits, '-' and '.', at most 253 characters), got {name!r}"
+        given.fail(
+            "leader-election-id",
+            "must be a Kubernetes object name (lower-case letters, digits, '-' and '.', at most"
+            f" 253 characters), got {name!r}",
         )
     return leader.Election(namespace=namespace.strip(), name=name, timings=timings)
 
@@ -144,21 +110,75 @@ def _election(
 def main(argv: Sequence[str] | None = None) -> None:
     try:
         options = parse_args(sys.argv[1:] if argv is None else argv, os.environ)
+        check_kubernetes_configuration(os.environ)
+        if options.liveness_port:
+            check_port_free("liveness-port", options.liveness_port)
+        if options.metrics_port:
+            serve_metrics(options.metrics_port)
     except UsageError as error:
         print(f"{PROG}: error: {error}", file=sys.stderr)
-        raise SystemExit(2) from None
+        raise SystemExit(EXIT_USAGE) from None
     kopf.configure(
         verbose=options.verbose,
         log_format=kopf.LogFormat.JSON if options.log_format == "json" else kopf.LogFormat.FULL,
     )
-    if options.metrics_port:
-        prometheus_client.start_http_server(options.metrics_port)
     try:
         asyncio.run(serve(options))
     except elected.LeadershipLostError as error:
         # As client-go controllers do: exit, and let Kubernetes restart us as a standby.
         print(f"{PROG}: {error}", file=sys.stderr)
-        raise SystemExit(1) from None
+        raise SystemExit(EXIT_LEADERSHIP_LOST) from None
+
+
+def check_kubernetes_configuration(environ: Mapping[str, str]) -> None:
+    """Load the configuration kopf and our client will use once, now: without one, kopf would
+    retry its start-up every minute for ever, with a message that names no file."""
+    try:
+        kube.load_configuration()
+    except (kubernetes.config.ConfigException, OSError, ValueError, yaml.YAMLError) as error:
+        raise UsageError(_configuration_problem(error, environ)) from None
+
+
+def _configuration_problem(error: Exception, environ: Mapping[str, str]) -> str:
+    if environ.get("KUBERNETES_SERVICE_HOST"):
+        try:
+            kubernetes.config.load_incluster_config()  # type: ignore[no-untyped-call]
+            in_pod = ""
+        except kubernetes.config.ConfigException as in_cluster:
+            in_pod = f"in-cluster: {in_cluster}; "
+    else:
+        in_pod = "not in a pod (KUBERNETES_SERVICE_HOST is not set) and "
+    variable = environ.get("KUBECONFIG", "")
+    where = f"KUBECONFIG={variable}" if variable else "~/.kube/config (KUBECONFIG is not set)"
+    paths = [os.path.expanduser(path) for path in (variable or "~/.kube/config").split(os.pathsep)]
+    found = any(os.path.isfile(path) for path in paths if path)
+    problem = " ".join(str(error).split()) if found else "no such file"
+    return f"no usable Kubernetes configuration: {in_pod}{where}: {problem}"
+
+
+def check_port_free(name: str, port: int) -> None:
+    """Bind the port as the server will (all addresses, address reuse on) and let it go."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("0.0.0.0", port))  # noqa: S104  (as the server binds it)
+        except OSError as error:
+            raise UsageError(_port_problem(name, port, error)) from None
+
+
+def serve_metrics(port: int) -> None:
+    try:
+        prometheus_client.start_http_server(port)
+    except OSError as error:
+        raise UsageError(_port_problem("metrics-port", port, error)) from None
+
+
+def _port_problem(name: str, port: int, error: OSError) -> str:
+    flag = flags.BY_NAME[name]
+    return (
+        f"{flag.option} {port}: cannot listen on 0.0.0.0:{port}: {error.strerror or error}"
+        f" (choose another port with {flag.option} or {flag.variable}; 0 turns it off)"
+    )
 
 
 Flag = asyncio.Event | threading.Event
@@ -174,8 +194,15 @@ async def serve(
     With leader election on, kopf runs only while this replica holds the Lease.
     """
     if options.election is None:
-        metrics.LEADER.set(1)  # the only replica
-        await _operate(options, stop_flag, ready_flag, liveness=options.liveness_port)
+        # The only replica: it leads from the end of kopf's start-up handlers (which need the
+        # API) until kopf stops, not while it cannot start.
+        started = asyncio.Event()
+        leading = asyncio.create_task(_lead_once(started, ready_flag))  # before kopf: kept
+        try:
+            await _operate(options, stop_flag, started, liveness=options.liveness_port)
+        finally:
+            leading.cancel()
+            metrics.LEADER.set(0)
         return
     api = kube.connect(await asyncio.to_thread(kube.load_configuration))
     try:
@@ -188,6 +215,13 @@ async def serve(
         )
     finally:
         await asyncio.to_thread(api.close)
+
+
+async def _lead_once(started: asyncio.Event, ready_flag: Flag | None) -> None:
+    await started.wait()
+    metrics.LEADER.set(1)
+    if ready_flag is not None:
+        ready_flag.set()
 
 
 async def _operate(
@@ -204,15 +238,17 @@ async def _operate(
     )
 
 
-def _port(flag: str, value: str | None, default: int) -> int:
+def _port(given: flags.Given, name: str) -> int:
+    value = given.raw(name)
     if value is None:
-        return default
+        return int(flags.BY_NAME[name].default)
     if not value.isdigit() or int(value) > MAX_PORT:
-        raise UsageError(f"--{flag} must be a port between 0 (off) and {MAX_PORT}, got {value!r}")
+        given.fail(name, f"must be a port between 0 (off) and {MAX_PORT}, got {value!r}")
     return int(value)
 
 
-def _seconds(value: str | None) -> float:
+def _seconds(given: flags.Given) -> float:
+    value = given.raw("resync-seconds")
     if value is None:
         return settings.DEFAULT_RESYNC_SECONDS
     try:
@@ -220,23 +256,22 @@ def _seconds(value: str | None) -> float:
     except ValueError:
         seconds = -1.0
     if not 1 <= seconds <= MAX_RESYNC_SECONDS:
-        raise UsageError(
-            f"--resync-seconds must be between 1 and {MAX_RESYNC_SECONDS:g}, got {value!r}"
-        )
+        given.fail("resync-seconds", f"must be between 1 and {MAX_RESYNC_SECONDS:g}, got {value!r}")
     return seconds
 
 
-def _lease_seconds(flag: str, value: str | None, default: float) -> float:
+def _lease_seconds(given: flags.Given, name: str) -> float:
+    value = given.raw(name)
     if value is None:
-        return default
+        return float(flags.BY_NAME[name].default)
     try:
         seconds = float(value.removesuffix("s"))
     except ValueError:
         seconds = -1.0
     if not 0 < seconds <= MAX_LEASE_SECONDS:
-        raise UsageError(
-            f"--{flag} must be a number of seconds above 0 and at most {MAX_LEASE_SECONDS:g},"
-            f" got {value!r}"
+        given.fail(
+            name,
+            f"must be a number of seconds above 0 and at most {MAX_LEASE_SECONDS:g}, got {value!r}",
         )
     return seconds
 
@@ -247,13 +282,3 @@ def _read(path: str) -> str:
             return file.read().strip()
     except OSError:
         return ""
-
-
-def _boolean(flag: str, value: str | None) -> bool:
-    if value is None or value.lower() in ("", "0", "false", "no"):
-        return False
-    if value.lower() in ("1", "true", "yes"):
-        return True
-    raise UsageError(
-        f"{ENV_PREFIX}{flag.upper().replace('-', '_')} must be true or false, got {value!r}"
-    )

@@ -1,4 +1,6 @@
 import asyncio
+import functools
+import importlib.metadata
 import os
 import signal
 import subprocess
@@ -8,11 +10,12 @@ from pathlib import Path
 import aiohttp
 import pytest
 import yaml
-from flowkeeper.operator import cli, leader
+from flowkeeper.operator import cli, flags, leader
 from flowkeeper.operator.lease import DEFAULT_TIMINGS, Timings
 
 from e2e.emulator import TEST_AGENT
 from e2e.local import free_port
+from tests.chart.helpers import NAMESPACE, of_kind, one, render
 
 DEFAULTS = cli.Options(
     namespaces=(),
@@ -69,7 +72,8 @@ def test_parse_args(argv, environ, expected):
         (
             [],
             {"FLOWKEEPER_OPERATOR_ALL_NAMESPACES": "yes", "FLOWKEEPER_OPERATOR_NAMESPACE": "a"},
-            "--all-namespaces and --namespace exclude each other",
+            "FLOWKEEPER_OPERATOR_ALL_NAMESPACES and FLOWKEEPER_OPERATOR_NAMESPACE exclude each"
+            " other",
         ),
         (
             ["--liveness-port", "http"],
@@ -79,7 +83,8 @@ def test_parse_args(argv, environ, expected):
         (
             [],
             {"FLOWKEEPER_OPERATOR_METRICS_PORT": "70000"},
-            "--metrics-port must be a port between 0 (off) and 65535, got '70000'",
+            "FLOWKEEPER_OPERATOR_METRICS_PORT must be a port between 0 (off) and 65535,"
+            " got '70000'",
         ),
         (["--log-format", "xml"], {}, "--log-format must be one of plain, json, got 'xml'"),
         (["--resync-seconds", "0"], {}, "--resync-seconds must be between 1 and 86400, got '0'"),
@@ -244,3 +249,150 @@ async def test_console_script_serves_liveness_metrics_and_reconciles(k8s, kubeco
         _, stderr = await asyncio.wait_for(process.communicate(), 30)
     assert process.returncode == 0, stderr.decode()
     assert stderr.decode().lstrip().startswith("{")  # --log-format json
+
+
+@functools.cache
+def help_text():
+    run = subprocess.run(
+        [sys.executable, "-m", "flowkeeper.operator", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+        env={**os.environ, "COLUMNS": "1000"},  # argparse wraps at the terminal's width
+    )
+    return run.stdout
+
+
+@pytest.mark.parametrize("flag", flags.FLAGS, ids=lambda flag: flag.name)
+def test_help_gives_each_flag_its_meaning_default_and_variable(flag):
+    text = help_text()
+    assert f"{flag.option}" in text
+    assert f"{flag.help} (default: {flag.default}; {flag.variable})" in text
+
+
+def test_help_defaults_are_the_parsed_defaults(monkeypatch, tmp_path):
+    monkeypatch.setattr(cli, "NAMESPACE_FILE", str(tmp_path / "absent"))
+    options = cli.parse_args(["--leader-election"], {"POD_NAMESPACE": "fk"})
+    shown = {flag.name: flag.default for flag in flags.FLAGS}
+    assert options.liveness_port == int(shown["liveness-port"])
+    assert options.metrics_port == int(shown["metrics-port"])
+    assert options.log_format == shown["log-format"]
+    assert options.resync_seconds == float(shown["resync-seconds"])
+    assert options.election is not None
+    assert options.election.name == shown["leader-election-id"]
+    assert options.election.timings == Timings(
+        *(float(shown[name]) for name in ("lease-duration", "renew-deadline", "retry-period"))
+    )
+
+
+def test_version():
+    run = subprocess.run(
+        [sys.executable, "-m", "flowkeeper.operator", "--version"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert run.stdout == f"flowkeeper-operator {importlib.metadata.version('flowkeeper')}\n"
+
+
+def test_misspelt_variable_is_refused_listing_the_known_ones():
+    with pytest.raises(cli.UsageError) as caught:
+        cli.parse_args([], {"FLOWKEEPER_OPERATOR_METRIC_PORT": "9100"})
+    message = str(caught.value)
+    assert message.startswith("unknown environment variable FLOWKEEPER_OPERATOR_METRIC_PORT;")
+    assert message.endswith(", ".join(sorted(flag.variable for flag in flags.FLAGS)))
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        (
+            {"FLOWKEEPER_OPERATOR_LIVENESS_PORT": "http"},
+            "FLOWKEEPER_OPERATOR_LIVENESS_PORT must be a port between 0 (off) and 65535,"
+            " got 'http'",
+        ),
+        (
+            {"FLOWKEEPER_OPERATOR_LOG_FORMAT": "xml"},
+            "FLOWKEEPER_OPERATOR_LOG_FORMAT must be one of plain, json, got 'xml'",
+        ),
+        (
+            {"FLOWKEEPER_OPERATOR_LEADER_ELECTION": "sometimes"},
+            "FLOWKEEPER_OPERATOR_LEADER_ELECTION must be true or false, got 'sometimes'",
+        ),
+        (
+            {
+                "FLOWKEEPER_OPERATOR_LEADER_ELECTION": "true",
+                "FLOWKEEPER_OPERATOR_LEADER_ELECTION_NAMESPACE": "fk",
+                "FLOWKEEPER_OPERATOR_RETRY_PERIOD": "x",
+            },
+            "FLOWKEEPER_OPERATOR_RETRY_PERIOD must be a number of seconds above 0",
+        ),
+        (
+            {
+                "FLOWKEEPER_OPERATOR_LEADER_ELECTION": "true",
+                "FLOWKEEPER_OPERATOR_LEADER_ELECTION_NAMESPACE": "fk",
+                "FLOWKEEPER_OPERATOR_RENEW_DEADLINE": "20",
+            },
+            "FLOWKEEPER_OPERATOR_RENEW_DEADLINE (20s) must be shorter than --lease-duration (15s)",
+        ),
+        (
+            {
+                "FLOWKEEPER_OPERATOR_LEADER_ELECTION": "true",
+                "FLOWKEEPER_OPERATOR_LEADER_ELECTION_NAMESPACE": "fk",
+                "FLOWKEEPER_OPERATOR_LEADER_ELECTION_ID": "A",
+            },
+            "FLOWKEEPER_OPERATOR_LEADER_ELECTION_ID must be a Kubernetes object name",
+        ),
+    ],
+)
+def test_bad_variable_is_named_as_the_variable(environ, message):
+    with pytest.raises(cli.UsageError) as caught:
+        cli.parse_args([], environ)
+    assert message in str(caught.value)
+
+
+def service_links(services):
+    """The variables kubelet sets in a pod for the Services of its namespace, after
+    kubernetes pkg/kubelet/envvars/envvars.go (FromServices, makeLinkVariables)."""
+    env = {}
+    for service in services:
+        spec = service["spec"]
+        ip = spec.get("clusterIP", "10.96.0.10")
+        if ip == "None":
+            continue
+        prefix = service["metadata"]["name"].upper().replace("-", "_")
+        ports = spec["ports"]
+        env[f"{prefix}_SERVICE_HOST"] = ip
+        env[f"{prefix}_SERVICE_PORT"] = str(ports[0]["port"])
+        for index, port in enumerate(ports):
+            protocol = port.get("protocol", "TCP")
+            if port.get("name"):
+                name = port["name"].upper().replace("-", "_")
+                env[f"{prefix}_SERVICE_PORT_{name}"] = str(port["port"])
+            url = f"{protocol.lower()}://{ip}:{port['port']}"
+            if index == 0:
+                env[f"{prefix}_PORT"] = url
+            base = f"{prefix}_PORT_{port['port']}_{protocol}"
+            env[base] = url
+            env[f"{base}_PROTO"] = protocol.lower()
+            env[f"{base}_PORT"] = str(port["port"])
+            env[f"{base}_ADDR"] = ip
+    return env
+
+
+def test_service_links_of_a_release_named_like_the_prefix_are_not_refused():
+    """`helm install flowkeeper-operator`: its metrics Service `flowkeeper-operator-metrics`
+    makes kubelet set FLOWKEEPER_OPERATOR_METRICS_SERVICE_HOST and the like in the pod."""
+    manifests = render({"replicaCount": 2}, release="flowkeeper-operator")
+    env = service_links(of_kind(manifests, "Service"))
+    assert "FLOWKEEPER_OPERATOR_METRICS_SERVICE_HOST" in env
+    assert env["FLOWKEEPER_OPERATOR_METRICS_PORT"].startswith("tcp://")
+    container = one(manifests, "Deployment")["spec"]["template"]["spec"]["containers"][0]
+    env["POD_NAMESPACE"] = NAMESPACE
+    options = cli.parse_args(container["args"], env)
+    assert options.metrics_port == 9090
+    # A misspelt variable next to them is still refused.
+    with pytest.raises(cli.UsageError, match="FLOWKEEPER_OPERATOR_METRIC_PORT"):
+        cli.parse_args(container["args"], {**env, "FLOWKEEPER_OPERATOR_METRIC_PORT": "1"})
