@@ -1,7 +1,9 @@
 # syntax=docker/dockerfile:1
 # One image, two programs: flowkeeper-operator (the default command) and flowkeeper-backfill
-# (the Helm chart runs it with `command: [flowkeeper-backfill]`). Build:
-#   docker build --build-arg VERSION=0.1.0 -t ghcr.io/flowkeeper/flowkeeper:0.1.0 .
+# (the Helm chart runs it with `command: [flowkeeper-backfill]`). Build, with the version
+# pyproject.toml gives the package (the chart's appVersion is the same, a test checks it):
+#   VERSION=$(sed -n 's/^version = "\(.*\)"$/\1/p' pyproject.toml)
+#   docker build --build-arg VERSION=$VERSION -t ghcr.io/flowkeeper/flowkeeper:$VERSION .
 ARG PYTHON_IMAGE=python:3.11-slim
 
 # Builder: the project and every dependency as wheels, so the runtime stage needs neither a
@@ -17,7 +19,9 @@ RUN pip wheel --no-cache-dir --wheel-dir /wheels .
 
 # Runtime: wheels installed from the builder through a bind mount, so they never become a layer.
 FROM ${PYTHON_IMAGE}
-ARG VERSION=0.1.0
+# The image's version label; the install below pins the package to it, so a VERSION other than
+# the one pyproject.toml gives the package fails the build instead of mislabelling the image.
+ARG VERSION=0.3.0
 LABEL org.opencontainers.image.title="flowkeeper" \
       org.opencontainers.image.description="Kubernetes operator for NetFlow/IPFIX/sFlow collectors and a metadata backfill to Prometheus remote_write" \
       org.opencontainers.image.version="${VERSION}" \
@@ -28,11 +32,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     HOME=/tmp
-# DL3013 (pin pip versions): --no-index installs only the wheels the builder made from this
-# checkout, so the version is the one built; there is nothing else to pin.
-# hadolint ignore=DL3013
 RUN --mount=type=bind,from=builder,source=/wheels,target=/wheels \
-    pip install --no-cache-dir --no-index --find-links=/wheels flowkeeper \
+    pip install --no-cache-dir --no-index --find-links=/wheels "flowkeeper==${VERSION}" \
     && rm -rf /root/.cache
 # The root filesystem is read-only in the chart; /tmp (HOME) is an emptyDir there.
 USER 65532:65532

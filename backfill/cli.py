@@ -37,7 +37,11 @@ _GC_YOUNG_THRESHOLD = 50_000
 
 def main(argv: Sequence[str] | None = None) -> int:
     try:
-        settings = parse_settings(sys.argv[1:] if argv is None else argv, os.environ)
+        args = sys.argv[1:] if argv is None else argv
+        if "--version" in args:  # as argparse's version action: nothing else is read
+            print(f"{PROG} {version('flowkeeper')}")
+            return EXIT_OK
+        settings = parse_settings(args, os.environ)
         logs.configure(settings.log_format)
         with tempfile.TemporaryDirectory(prefix="flowkeeper-backfill-") as files_dir:
             connection = resolve_connection(

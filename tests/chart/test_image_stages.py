@@ -9,10 +9,12 @@ dependency missing from the wheel fails here, not in a user's cluster.
 
 import asyncio
 import os
+import re
 import shlex
 import shutil
 import subprocess
 import sys
+import tomllib
 
 import pytest
 
@@ -33,6 +35,12 @@ def pip_command(stage, verb):
             words = words[words.index("pip") :]
             return words[: words.index("&&")] if "&&" in words else words
     raise AssertionError(f"no `pip {verb}` in the stage")
+
+
+def build_args(stage, word):
+    """``word`` with the stage's ``${ARG}`` references replaced by their defaults."""
+    defaults = dict(a.split("=", 1) for a in arguments_of(stage, "ARG") if "=" in a)
+    return re.sub(r"\$\{(\w+)\}", lambda match: defaults[match[1]], word)
 
 
 def isolated_env():
@@ -74,7 +82,10 @@ def image(tmp_path_factory):
     run([sys.executable, "-m", *wheel], cwd=source)
     venv = base / "venv"
     run([sys.executable, "-m", "venv", str(venv)], cwd=base)
-    install = [w.replace(WHEEL_DIR, str(wheels)) for w in pip_command(runtime, "install")]
+    install = [
+        build_args(runtime, w.replace(WHEEL_DIR, str(wheels)))
+        for w in pip_command(runtime, "install")
+    ]
     assert "--no-index" in install
     run([str(venv / "bin" / "python"), "-m", *install], cwd=base)
     return venv / "bin"
@@ -96,6 +107,14 @@ def test_the_runtime_installs_only_built_wheels(image):
 def test_console_script_help(image, script):
     result = run([str(image / script), "--help"], cwd=image)
     assert result.stdout.startswith(f"usage: {script}")
+
+
+@pytest.mark.parametrize("script", ["flowkeeper-operator", "flowkeeper-backfill"])
+def test_console_script_version_is_the_package_version(image, script):
+    """The wheel carries pyproject's version, and --version reads it from there at run time."""
+    result = run([str(image / script), "--version"], cwd=image)
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert result.stdout == f"{script} {project['version']}\n"
 
 
 async def test_backfill_dry_run_against_the_emulator(image, k8s):
