@@ -1,14 +1,24 @@
 """Every scenario renders, and every object is valid Kubernetes for the versions we support."""
 
 import copy
+import re
 
 import helm_python as helm
 import jsonschema
 import kubernetes_validate
 import pytest
+import yaml
 
 from tests.chart import monitoring_schemas
-from tests.chart.helpers import CHART_DIR, NAMESPACE, SCENARIOS, notes, render, scenario_values
+from tests.chart.helpers import (
+    CHART_DIR,
+    NAMESPACE,
+    ROOT,
+    SCENARIOS,
+    notes,
+    render,
+    scenario_values,
+)
 
 KUBERNETES_VERSIONS = ["1.29", "1.33"]
 # Custom kinds kubernetes-validate has no schema for: FlowCollector is checked against its CRD
@@ -154,3 +164,40 @@ def test_helm_lint_strict_finds_nothing_above_info(scenario, version):
     )
     assert report["errors"] == []
     assert [m for m in report["messages"] if m["severity"] > 1] == []
+
+
+def crd_schema():
+    crd = yaml.safe_load((ROOT / "crds" / "flowcollector.yaml").read_text())
+    return crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
+
+
+def schema_has(schema, path):
+    """Whether ``spec.a.b`` is a field of ``schema`` (the spec's); lists are looked through."""
+    for part in path.split(".")[1:]:
+        schema = schema.get("items", schema).get("properties", {}).get(part)
+        if schema is None:
+            return False
+    return True
+
+
+@pytest.mark.parametrize(
+    "values", [None, {"replicaCount": 2}, {"backfill": {"enabled": True, "dryRun": True}}]
+)
+def test_notes_name_only_fields_the_crd_has(values):
+    """Every `spec.x.y` the notes tell users to set exists in the CRD's schema."""
+    text = " ".join(notes(values).split())
+    paths = set(re.findall(r"\bspec(?:\.[A-Za-z]+)+", text))
+    assert "spec.migration.replaceDeployment" in paths  # the check finds what it checks
+    spec = crd_schema()["properties"]["spec"]
+    assert schema_has(spec, "spec.listeners.port")
+    assert not schema_has(spec, "spec.migration.deleteDeployment")
+    assert {path for path in paths if not schema_has(spec, path)} == set()
+
+
+def test_notes_say_only_a_named_deployment_is_replaced():
+    """The operator deletes the Deployment named in spec.migration.replaceDeployment and no
+    other (operator/migration.py); the notes must not promise a deletion by labels."""
+    text = " ".join(notes().split())
+    assert "names it in spec.migration.replaceDeployment" in text
+    assert "never deletes a Deployment that is not named there" in text
+    assert "same app.kubernetes.io/instance" not in text
