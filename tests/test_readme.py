@@ -27,3 +27,14 @@ def test_backfill_example_parses():
     settings = parse_settings(argv[1:], {})
     assert settings.remote_write_url == "http://prometheus:9090/api/v1/write"
     assert settings.labels_allowlist.for_kind("pods").select({"app": "a", "x": "b"}) == {"app": "a"}
+
+
+def test_what_the_readme_says_ci_runs_is_what_it_runs():
+    script = (Path(__file__).parent.parent / ".ci" / "run").read_text()
+    run_targets = re.findall(r"^make (\w+)$", script, re.MULTILINE)
+    exported = re.findall(r"^export (\w+)=", script, re.MULTILINE)
+    paragraph = next(p for p in README.split("\n\n") if "CI runs `.ci/run`" in p)
+    assert re.findall(r"`make (\w+)`", paragraph.split(";")[0]) == run_targets
+    assert run_targets == ["install", "lint", "test"]  # guard: the parse finds them
+    for name in exported:
+        assert f"`{name}=" in paragraph, name
