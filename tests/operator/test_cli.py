@@ -2,6 +2,7 @@ import asyncio
 import functools
 import importlib.metadata
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -396,3 +397,18 @@ def test_service_links_of_a_release_named_like_the_prefix_are_not_refused():
     # A misspelt variable next to them is still refused.
     with pytest.raises(cli.UsageError, match="FLOWKEEPER_OPERATOR_METRIC_PORT"):
         cli.parse_args(container["args"], {**env, "FLOWKEEPER_OPERATOR_METRIC_PORT": "1"})
+
+
+def docs_rows():
+    text = (Path(__file__).parents[2] / "docs" / "operator.md").read_text()
+    section = text.split("## Flags and environment")[1].split("\n## ")[0]
+    rows = [line.split(" | ") for line in section.splitlines() if line.startswith("| `-")]
+    return {re.findall(r"`(--[a-z-]+)", row[0])[0]: row for row in rows}
+
+
+def test_docs_table_lists_every_flag_with_its_variable_and_default():
+    rows = docs_rows()
+    assert sorted(rows) == sorted(flag.option for flag in flags.FLAGS)
+    for flag in flags.FLAGS:
+        _, variable, default, _ = rows[flag.option]
+        assert (variable, default) == (f"`{flag.variable}`", flag.default), flag.name
