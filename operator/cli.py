@@ -9,7 +9,6 @@ import asyncio
 import importlib.metadata
 import os
 import re
-import socket
 import sys
 import threading
 from collections.abc import Mapping, Sequence
@@ -17,13 +16,9 @@ from typing import NamedTuple
 
 import flowkeeper.operator.handlers  # noqa: F401  (registers the handlers with kopf)
 import kopf
-import kubernetes.config
-import prometheus_client
-import yaml
-from flowkeeper.operator import elected, flags, kube, leader, lease, metrics, settings
+from flowkeeper.operator import elected, flags, kube, leader, lease, metrics, preflight
 
 PROG = flags.PROG
-ENV_PREFIX = flags.ENV_PREFIX
 VERSION = importlib.metadata.version("flowkeeper")
 LOG_FORMATS = ("plain", "json")
 MAX_PORT = 65535
@@ -110,11 +105,11 @@ def _election(given: flags.Given, environ: Mapping[str, str]) -> leader.Election
 def main(argv: Sequence[str] | None = None) -> None:
     try:
         options = parse_args(sys.argv[1:] if argv is None else argv, os.environ)
-        check_kubernetes_configuration(os.environ)
+        preflight.check_kubernetes_configuration(os.environ)
         if options.liveness_port:
-            check_port_free("liveness-port", options.liveness_port)
+            preflight.check_port_free("liveness-port", options.liveness_port)
         if options.metrics_port:
-            serve_metrics(options.metrics_port)
+            preflight.serve_metrics(options.metrics_port)
     except UsageError as error:
         print(f"{PROG}: error: {error}", file=sys.stderr)
         raise SystemExit(EXIT_USAGE) from None
@@ -128,57 +123,6 @@ def main(argv: Sequence[str] | None = None) -> None:
         # As client-go controllers do: exit, and let Kubernetes restart us as a standby.
         print(f"{PROG}: {error}", file=sys.stderr)
         raise SystemExit(EXIT_LEADERSHIP_LOST) from None
-
-
-def check_kubernetes_configuration(environ: Mapping[str, str]) -> None:
-    """Load the configuration kopf and our client will use once, now: without one, kopf would
-    retry its start-up every minute for ever, with a message that names no file."""
-    try:
-        kube.load_configuration()
-    except (kubernetes.config.ConfigException, OSError, ValueError, yaml.YAMLError) as error:
-        raise UsageError(_configuration_problem(error, environ)) from None
-
-
-def _configuration_problem(error: Exception, environ: Mapping[str, str]) -> str:
-    if environ.get("KUBERNETES_SERVICE_HOST"):
-        try:
-            kubernetes.config.load_incluster_config()  # type: ignore[no-untyped-call]
-            in_pod = ""
-        except kubernetes.config.ConfigException as in_cluster:
-            in_pod = f"in-cluster: {in_cluster}; "
-    else:
-        in_pod = "not in a pod (KUBERNETES_SERVICE_HOST is not set) and "
-    variable = environ.get("KUBECONFIG", "")
-    where = f"KUBECONFIG={variable}" if variable else "~/.kube/config (KUBECONFIG is not set)"
-    paths = [os.path.expanduser(path) for path in (variable or "~/.kube/config").split(os.pathsep)]
-    found = any(os.path.isfile(path) for path in paths if path)
-    problem = " ".join(str(error).split()) if found else "no such file"
-    return f"no usable Kubernetes configuration: {in_pod}{where}: {problem}"
-
-
-def check_port_free(name: str, port: int) -> None:
-    """Bind the port as the server will (all addresses, address reuse on) and let it go."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind(("0.0.0.0", port))  # noqa: S104  (as the server binds it)
-        except OSError as error:
-            raise UsageError(_port_problem(name, port, error)) from None
-
-
-def serve_metrics(port: int) -> None:
-    try:
-        prometheus_client.start_http_server(port)
-    except OSError as error:
-        raise UsageError(_port_problem("metrics-port", port, error)) from None
-
-
-def _port_problem(name: str, port: int, error: OSError) -> str:
-    flag = flags.BY_NAME[name]
-    return (
-        f"{flag.option} {port}: cannot listen on 0.0.0.0:{port}: {error.strerror or error}"
-        f" (choose another port with {flag.option} or {flag.variable}; 0 turns it off)"
-    )
 
 
 Flag = asyncio.Event | threading.Event
@@ -250,7 +194,7 @@ def _port(given: flags.Given, name: str) -> int:
 def _seconds(given: flags.Given) -> float:
     value = given.raw("resync-seconds")
     if value is None:
-        return settings.DEFAULT_RESYNC_SECONDS
+        return float(flags.BY_NAME["resync-seconds"].default)
     try:
         seconds = float(value)
     except ValueError:

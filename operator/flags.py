@@ -11,7 +11,7 @@ import re
 from collections.abc import Mapping
 from typing import NamedTuple, NoReturn
 
-from flowkeeper.operator import lease, settings
+from flowkeeper.operator import lease
 
 PROG = "flowkeeper-operator"
 ENV_PREFIX = "FLOWKEEPER_OPERATOR_"
@@ -66,7 +66,7 @@ FLAGS = (
     Flag(
         "resync-seconds",
         "period of the safety-net resync, 1..86400",
-        _seconds(settings.DEFAULT_RESYNC_SECONDS),
+        "300",
         metavar="SECONDS",
     ),
     Flag(

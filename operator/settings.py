@@ -5,11 +5,13 @@ import os
 from typing import Any
 
 import kopf
+from flowkeeper.operator import flags
 
 PREFIX = "flows.flowkeeper.dev"
-RESYNC_ENV = "FLOWKEEPER_OPERATOR_RESYNC_SECONDS"
-NAMESPACE_ENV = "FLOWKEEPER_OPERATOR_NAMESPACE"
-DEFAULT_RESYNC_SECONDS = 300.0
+# The CLI's variables, read here too for `kopf run -m flowkeeper.operator`.
+RESYNC_ENV = flags.BY_NAME["resync-seconds"].variable
+NAMESPACE_ENV = flags.BY_NAME["namespace"].variable
+DEFAULT_RESYNC_SECONDS = float(flags.BY_NAME["resync-seconds"].default)
 
 
 def resync_seconds(memo: kopf.Memo) -> float:

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from flowkeeper.operator import cli, metrics
+from flowkeeper.operator import cli, metrics, preflight
 
 from e2e.local import free_port, write_kubeconfig
 from tests.operator.harness import Operator
@@ -166,4 +166,4 @@ async def test_leads_while_running_and_not_after(kubeconfig):
 def test_free_port_is_free():
     # Guard: the checks above cannot pass because every port looks taken.
     port = free_port()
-    cli.check_port_free("liveness-port", port)
+    preflight.check_port_free("liveness-port", port)
