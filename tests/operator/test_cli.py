@@ -1,6 +1,5 @@
 import asyncio
 import functools
-import importlib.metadata
 import os
 import re
 import signal
@@ -285,17 +284,6 @@ def test_help_defaults_are_the_parsed_defaults(monkeypatch, tmp_path):
     assert options.election.timings == Timings(
         *(float(shown[name]) for name in ("lease-duration", "renew-deadline", "retry-period"))
     )
-
-
-def test_version():
-    run = subprocess.run(
-        [sys.executable, "-m", "flowkeeper.operator", "--version"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    assert run.stdout == f"flowkeeper-operator {importlib.metadata.version('flowkeeper')}\n"
 
 
 def test_misspelt_variable_is_refused_listing_the_known_ones():
