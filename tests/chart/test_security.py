@@ -1,10 +1,13 @@
 """Every pod runs under the restricted Pod Security Standard and every image is configurable."""
 
 import pytest
+import yaml
 
-from tests.chart.helpers import SCENARIOS, of_kind, pod_specs, render, scenario_values
+from tests.chart.helpers import CHART_DIR, SCENARIOS, of_kind, pod_specs, render, scenario_values
 
 EVERYTHING_ON = scenario_values("long-names-values.yaml")
+# The default tag is the chart's appVersion (the package's version: tests/test_version.py).
+APP_VERSION = yaml.safe_load((CHART_DIR / "Chart.yaml").read_text())["appVersion"]
 
 
 def workloads(scenario):
@@ -56,7 +59,7 @@ def test_tokens_are_mounted_only_by_the_pods_that_call_the_api(scenario):
 @pytest.mark.parametrize(
     ("image", "expected"),
     [
-        ({}, "ghcr.io/flowkeeper/flowkeeper:0.1.0"),
+        ({}, f"ghcr.io/flowkeeper/flowkeeper:{APP_VERSION}"),
         ({"repository": "mirror.example/fk", "tag": "9.9.9"}, "mirror.example/fk:9.9.9"),
         (
             {"repository": "mirror.example:5000/fk", "digest": "sha256:" + "ab" * 32},
