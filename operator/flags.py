@@ -103,6 +103,7 @@ FLAGS = (
     ),
 )
 BY_NAME = {flag.name: flag for flag in FLAGS}
+_EXCLUSIVE = ("all-namespaces", "namespace")  # argparse refuses both on one command line
 # Exit codes, for --help and the docs.
 EPILOG = (
     "Exit codes: 0 stopped by SIGTERM or SIGINT; 1 lost the leader Lease (Kubernetes restarts"
@@ -135,8 +136,7 @@ def build_parser(version: str) -> argparse.ArgumentParser:
     scope = parser.add_mutually_exclusive_group()
     for flag in FLAGS:
         names = [flag.short, flag.option] if flag.short else [flag.option]
-        add = scope.add_argument if flag.name in ("all-namespaces", "namespace") else None
-        add = add or parser.add_argument
+        add = scope.add_argument if flag.name in _EXCLUSIVE else parser.add_argument
         text = f"{flag.help} (default: {flag.default}; {flag.variable})".replace("%", "%%")
         if flag.negatable:
             add(*names, action=argparse.BooleanOptionalAction, help=text)
