@@ -59,10 +59,16 @@ def parse_args(argv: Sequence[str], environ: Mapping[str, str]) -> Options:
     log_format = (given.raw("log-format") or "plain").strip()
     if log_format not in LOG_FORMATS:
         given.fail("log-format", f"must be one of {', '.join(LOG_FORMATS)}, got {log_format!r}")
+    liveness_port, metrics_port = _port(given, "liveness-port"), _port(given, "metrics-port")
+    if liveness_port and liveness_port == metrics_port:
+        raise UsageError(
+            f"{given.source('liveness-port')} and {given.source('metrics-port')} must differ,"
+            f" both are {liveness_port}"
+        )
     return Options(
         namespaces=tuple(namespaces),
-        liveness_port=_port(given, "liveness-port"),
-        metrics_port=_port(given, "metrics-port"),
+        liveness_port=liveness_port,
+        metrics_port=metrics_port,
         log_format=log_format,
         verbose=given.boolean("verbose"),
         resync_seconds=_seconds(given),

@@ -94,6 +94,11 @@ def test_parse_args(argv, environ, expected):
             "FLOWKEEPER_OPERATOR_VERBOSE must be true or false, got 'maybe'",
         ),
         (["--bogus"], {}, "unrecognized arguments: --bogus"),
+        (
+            ["--metrics-port", "8080"],
+            {},
+            "--liveness-port and --metrics-port must differ, both are 8080",
+        ),
     ],
 )
 def test_bad_input_names_the_flag(argv, environ, message):
