@@ -1,12 +1,11 @@
 """The PodMonitor finds the pods the operator builds, on the port their container names."""
 
-import re
-
 from flowkeeper.operator import collector_metrics
 from flowkeeper.operator.manifests import build_children
 from flowkeeper.operator.spec import parse_spec
 
 from tests.chart.helpers import of_kind, one, render, scenario_values
+from tests.monitoring.helpers import pod_meta_label
 
 
 def collector_pod(metrics_enabled=True):
@@ -61,12 +60,6 @@ def test_scenario_options_reach_the_pod_monitor():
     assert endpoint["metricRelabelings"] == values["metricRelabelings"]
 
 
-def meta_label(pod_label: str) -> str:
-    """The service-discovery label Prometheus gives a pod label (role: pod): unsupported
-    characters become `_` (prometheus-operator's sanitizeLabelName, `[^a-zA-Z0-9_]`)."""
-    return "__meta_kubernetes_pod_label_" + re.sub(r"[^a-zA-Z0-9_]", "_", pod_label)
-
-
 def relabeled(endpoint):
     return {rule["targetLabel"]: rule for rule in endpoint.get("relabelings", [])}
 
@@ -86,7 +79,7 @@ def test_the_flowcollector_label_is_the_pods_flowcollector_name():
     assert rule.get("action", "replace").lower() == "replace"
     (source,) = rule["sourceLabels"]
     holders = [key for key, value in pod["metadata"]["labels"].items() if value == "edge"]
-    assert source in {meta_label(key) for key in holders}, holders
+    assert source in {pod_meta_label(key) for key in holders}, holders
 
 
 def test_chart_relabelings_do_not_overwrite_the_collectors_or_the_targets_labels():
