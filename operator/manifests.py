@@ -16,9 +16,11 @@ from flowkeeper.operator.config import (
     CONFIG_PATH,
     NATS_CREDS_DIR,
     NATS_CREDS_FILE,
+    NATS_TLS_DIR,
     build_collector_config,
     config_hash,
     render_config,
+    tls_files,
 )
 from flowkeeper.operator.spec import FlowCollectorSpec, Listener
 
@@ -233,6 +235,8 @@ def _container(spec: FlowCollectorSpec, *, privileged: bool) -> Manifest:
     mounts: list[Manifest] = [{"name": "config", "mountPath": CONFIG_DIR, "readOnly": True}]
     if "credsSecretRef" in spec["nats"]:
         mounts.append({"name": "nats-creds", "mountPath": NATS_CREDS_DIR, "readOnly": True})
+    if "tls" in spec["nats"]:
+        mounts.append({"name": "nats-tls", "mountPath": NATS_TLS_DIR, "readOnly": True})
     container: Manifest = {
         "name": CONTAINER_NAME,
         "image": spec["image"],
@@ -304,6 +308,19 @@ def _volumes(name: str, spec: FlowCollectorSpec) -> list[Manifest]:
                 "secret": {
                     "secretName": creds["name"],
                     "items": [{"key": creds["key"], "path": NATS_CREDS_FILE.rsplit("/", 1)[1]}],
+                    "defaultMode": 0o440,
+                },
+            }
+        )
+    tls = spec["nats"].get("tls")
+    if tls is not None:
+        # The keys are projected to the fixed names config.json's `security` block points at.
+        volumes.append(
+            {
+                "name": "nats-tls",
+                "secret": {
+                    "secretName": tls["secretName"],
+                    "items": [{"key": key, "path": file} for _, key, file in tls_files(tls)],
                     "defaultMode": 0o440,
                 },
             }
