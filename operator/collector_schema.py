@@ -49,9 +49,12 @@ def schema() -> dict[str, Any]:
 
 
 def problems(config: Mapping[str, Any]) -> list[Problem]:
-    """Every rule of the collector's config that ``config`` breaks, in path order."""
-    found = [_problem(error) for error in _validator().iter_errors(config)]
-    return sorted(set(found), key=lambda problem: [str(part) for part in problem.path])
+    """The rules of the collector's config that ``config`` breaks, one per path, in path order."""
+    found: dict[Path, Problem] = {}
+    for error in sorted(_validator().iter_errors(config), key=lambda e: e.json_path):
+        problem = _problem(error)
+        found.setdefault(problem.path, problem)
+    return sorted(found.values(), key=lambda problem: [str(part) for part in problem.path])
 
 
 def unknown_keys(config: Mapping[str, Any]) -> list[Path]:
