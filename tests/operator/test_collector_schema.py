@@ -289,7 +289,7 @@ def test_the_schema_cites_its_source_commit():
     assert schema["x-source"]["commit"] == COMMIT
     assert schema["x-source"]["repository"] == "carverauto/serviceradar"
     assert COMMIT in schema["$comment"]
-    assert collector_schema.SOURCE_COMMIT == COMMIT[:7]
+    assert COMMIT[:7] == collector_schema.SOURCE_COMMIT
 
 
 def test_messages_say_what_was_expected():
