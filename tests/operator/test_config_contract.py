@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 import yaml
 from flowkeeper.operator import collector_schema
-from flowkeeper.operator.config import CONFIG_KEY, check_config
+from flowkeeper.operator.config import CONFIG_KEY, build_collector_config, check_config
 from flowkeeper.operator.errors import SpecError
 from flowkeeper.operator.manifests import build_children, udp_bound_script
 from flowkeeper.operator.spec import (
@@ -39,6 +39,7 @@ from tests.operator.test_crd_schema import (
     cel_rules,
     schema,
     schema_errors,
+    walk,
 )
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -268,3 +269,47 @@ def test_every_admitted_spec_yields_a_config_the_collector_reads(spec):
     assert assert_pods_agree_with_the_file(defaulted["spec"]) == assert_pods_agree_with_the_file(
         copy.deepcopy(spec)
     )
+
+
+# --- the reference page ----------------------------------------------------------------------
+
+REFERENCE = (ROOT / "docs" / "flowcollector-reference.md").read_text()
+
+
+def readme_spec() -> dict[str, Any]:
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("```yaml\napiVersion: flows.flowkeeper.dev/", 1)[1].split("```", 1)[0]
+    return dict(yaml.safe_load("apiVersion: flows.flowkeeper.dev/" + block)["spec"])
+
+
+def test_the_reference_shows_the_readme_samples_real_config():
+    shown = REFERENCE.split("For the README's sample FlowCollector the file is:", 1)[1]
+    shown = shown.split("```json\n", 1)[1].split("```", 1)[0]
+    assert json.loads(shown) == build_collector_config(parse_spec(readme_spec()))
+
+
+# Kubernetes types passed to the pod whole: their row names the field, not its sub-fields.
+PASSED_WHOLE = ("spec.tolerations[", "spec.resources.")
+
+
+def test_the_reference_maps_every_spec_field():
+    table = REFERENCE.split("### Where each field goes", 1)[1].split("\n\n", 2)[1]
+    cells = [row.split("|")[1] for row in table.splitlines()[2:]]
+    leaves = [
+        path.replace("[items]", "[]")
+        for path, node in walk(schema()["properties"]["spec"], "spec")
+        if "properties" not in node and not path.endswith("]")
+    ]
+
+    def named(path: str) -> bool:
+        parent, _, leaf = path.rpartition(".")
+        return any(
+            f"`{path}`" in cell
+            or f"`{parent}.*`" in cell
+            or (f"`{parent}." in cell and f", `.{leaf}`" in cell)
+            for cell in cells
+        )
+
+    missing = [p for p in leaves if not p.startswith(PASSED_WHOLE) and not named(p)]
+    assert missing == []
+    assert len(leaves) > 40
