@@ -302,30 +302,26 @@ def _volumes(name: str, spec: FlowCollectorSpec) -> list[Manifest]:
     ]
     creds = spec["nats"].get("credsSecretRef")
     if creds is not None:
-        volumes.append(
-            {
-                "name": "nats-creds",
-                "secret": {
-                    "secretName": creds["name"],
-                    "items": [{"key": creds["key"], "path": NATS_CREDS_FILE.rsplit("/", 1)[1]}],
-                    "defaultMode": 0o440,
-                },
-            }
-        )
+        file = NATS_CREDS_FILE.rsplit("/", 1)[1]
+        volumes.append(_secret_volume("nats-creds", creds["name"], [(creds["key"], file)]))
     tls = spec["nats"].get("tls")
     if tls is not None:
         # The keys are projected to the fixed names config.json's `security` block points at.
-        volumes.append(
-            {
-                "name": "nats-tls",
-                "secret": {
-                    "secretName": tls["secretName"],
-                    "items": [{"key": key, "path": file} for _, key, file in tls_files(tls)],
-                    "defaultMode": 0o440,
-                },
-            }
-        )
+        files = [(key, file) for _, key, file in tls_files(tls)]
+        volumes.append(_secret_volume("nats-tls", tls["secretName"], files))
     return volumes
+
+
+def _secret_volume(volume: str, secret: str, files: list[tuple[str, str]]) -> Manifest:
+    """Secret keys projected to fixed file names, readable by the pod's group only (fsGroup)."""
+    return {
+        "name": volume,
+        "secret": {
+            "secretName": secret,
+            "items": [{"key": key, "path": path} for key, path in files],
+            "defaultMode": 0o440,
+        },
+    }
 
 
 def _privileged_ports(spec: FlowCollectorSpec) -> list[int]:

@@ -336,18 +336,11 @@ def _subject_filter(value: object, field: str) -> str:
 def _nats_tls(value: object) -> NatsTls:
     field = "spec.nats.tls"
     item = _mapping(value, field, frozenset(NatsTls.__annotations__))
-    name = _string(_required(item, "secretName", field), f"{field}.secretName", max_length=253)
-    if not _DNS1123_SUBDOMAIN.fullmatch(name):
-        raise SpecError(f"{field}.secretName", f"must be a DNS-1123 subdomain, got {name!r}")
+    name = _secret_name(_required(item, "secretName", field), f"{field}.secretName")
     keys = {
-        key: _string(item.get(key, default), f"{field}.{key}", max_length=253, empty=True)
+        key: _secret_key(item.get(key, default), f"{field}.{key}", empty=True)
         for key, default in (("caKey", "ca.crt"), ("certKey", "tls.crt"), ("keyKey", "tls.key"))
     }
-    for key, text in keys.items():
-        if text and not _SECRET_KEY.fullmatch(text):
-            raise SpecError(
-                f"{field}.{key}", f"must be letters, digits, '-', '_' or '.', got {text!r}"
-            )
     if bool(keys["certKey"]) != bool(keys["keyKey"]):
         raise SpecError(
             f"{field}.keyKey" if keys["certKey"] else f"{field}.certKey",
@@ -365,13 +358,24 @@ def _nats_tls(value: object) -> NatsTls:
 def _secret_key_ref(value: object) -> SecretKeyRef:
     field = "spec.nats.credsSecretRef"
     item = _mapping(value, field, frozenset(SecretKeyRef.__annotations__))
-    name = _string(_required(item, "name", field), f"{field}.name", max_length=253)
+    return SecretKeyRef(
+        name=_secret_name(_required(item, "name", field), f"{field}.name"),
+        key=_secret_key(_required(item, "key", field), f"{field}.key", empty=False),
+    )
+
+
+def _secret_name(value: object, field: str) -> str:
+    name = _string(value, field, max_length=253)
     if not _DNS1123_SUBDOMAIN.fullmatch(name):
-        raise SpecError(f"{field}.name", f"must be a DNS-1123 subdomain, got {name!r}")
-    key = _string(_required(item, "key", field), f"{field}.key", max_length=253)
-    if not _SECRET_KEY.fullmatch(key):
-        raise SpecError(f"{field}.key", f"must be letters, digits, '-', '_' or '.', got {key!r}")
-    return SecretKeyRef(name=name, key=key)
+        raise SpecError(field, f"must be a DNS-1123 subdomain, got {name!r}")
+    return name
+
+
+def _secret_key(value: object, field: str, *, empty: bool) -> str:
+    key = _string(value, field, max_length=253, empty=empty)
+    if key and not _SECRET_KEY.fullmatch(key):
+        raise SpecError(field, f"must be letters, digits, '-', '_' or '.', got {key!r}")
+    return key
 
 
 def _template_store(value: object) -> TemplateStore:
