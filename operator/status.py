@@ -8,6 +8,7 @@ unchanged inputs equals the previous one and the handler has nothing to write.
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal, NamedTuple, cast
 
+from flowkeeper.operator import collector_schema
 from flowkeeper.operator.manifests import CONFIG_HASH_ANNOTATION
 from flowkeeper.operator.spec import Condition, FlowCollectorStatus
 
@@ -118,7 +119,8 @@ def refused_status(
 
 def unknown_config_message(fields: Sequence[str]) -> str:
     return (
-        f"{', '.join(fields)}: not a setting of the collector (carverauto/serviceradar d8e67a9); "
+        f"{', '.join(fields)}: not a setting of the collector (carverauto/serviceradar "
+        f"{collector_schema.SOURCE_COMMIT}); "
         "passed on in config.json, where the collector ignores it. Check the spelling."
     )
 
@@ -144,20 +146,22 @@ def _unknown_config_condition(
         (c for c in previous.get("conditions") or [] if c.get("type") == UNKNOWN_CONFIG_KEYS),
         None,
     )
-    if fields is None:
-        return cast(Condition, dict(old)) if old else None
-    if not fields and old is None:
-        return None
+    if fields is None or (not fields and old is None):
+        return cast(Condition, dict(old)) if fields is None and old else None
     truth: Truth = "True" if fields else "False"
-    flipped = old is None or old.get("status") != truth or "lastTransitionTime" not in old
+    since = now
+    if old is not None and old.get("status") == truth and "lastTransitionTime" in old:
+        since = str(old["lastTransitionTime"])
     return Condition(
         type=UNKNOWN_CONFIG_KEYS,
         status=truth,
         reason=UNKNOWN_CONFIG_KEYS if fields else "AllKeysKnown",
-        message=unknown_config_message(fields)
-        if fields
-        else "every config key is a setting of the collector",
-        lastTransitionTime=now if flipped else str(old["lastTransitionTime"]) if old else now,
+        message=(
+            unknown_config_message(fields)
+            if fields
+            else "every config key is a setting of the collector"
+        ),
+        lastTransitionTime=since,
         observedGeneration=generation,
     )
 

@@ -364,3 +364,29 @@ def test_servicerader_configs_validate():
         assert collector_schema.unknown_keys(config) == [], name
     # The default stream name of spec.nats.stream.name is the one all three use.
     assert {config["stream_name"] for _, config in configs} == {"events"}
+
+
+def nodes(node, path="#"):
+    if isinstance(node, dict):
+        yield path, node
+        for key, sub in node.items():
+            if key not in ("if", "const"):
+                yield from nodes(sub, f"{path}/{key}")
+    elif isinstance(node, list):
+        for index, sub in enumerate(node):
+            yield from nodes(sub, f"{path}/{index}")
+
+
+RULES = {"type", "enum", "minimum", "maximum", "pattern", "minLength", "minItems", "format"}
+
+
+def test_every_rule_says_what_it_expects():
+    # Messages read "expected <x-expected>": a rule without one would fall back to jsonschema's
+    # own wording, which names the schema, not the field.
+    schema = collector_schema.schema()
+    unexplained = [
+        path
+        for path, node in nodes({k: v for k, v in schema.items() if k != "x-notes"})
+        if RULES & set(node) and "x-expected" not in node and "/if" not in path
+    ]
+    assert unexplained == []
