@@ -322,7 +322,7 @@ def test_unknown_keys_are_found_at_every_level():
 # --- ServiceRadar's own configs, read from a checkout (never copied here) -------------------
 
 
-def servicerader_file(path):
+def serviceradar_file(path):
     if not (REPO / "HEAD").exists() and not (REPO / ".git").exists():
         pytest.skip(f"no ServiceRadar checkout at {REPO} (set SERVICERADAR_REPO)")
     shown = subprocess.run(
@@ -338,12 +338,12 @@ def servicerader_file(path):
 
 def upstream_configs():
     """(name, config) of each config.json ServiceRadar ships for this collector."""
-    sample = json.loads(servicerader_file("rust/flow-collector/flow-collector.json"))
-    values = yaml.safe_load(servicerader_file("helm/serviceradar/values.yaml"))
+    sample = json.loads(serviceradar_file("rust/flow-collector/flow-collector.json"))
+    values = yaml.safe_load(serviceradar_file("helm/serviceradar/values.yaml"))
     demo = next(
         doc
         for doc in yaml.safe_load_all(
-            servicerader_file("k8s/demo/base/serviceradar-flow-collector.yaml")
+            serviceradar_file("k8s/demo/base/serviceradar-flow-collector.yaml")
         )
         if doc and doc.get("kind") == "ConfigMap"
     )
@@ -357,13 +357,18 @@ def upstream_configs():
     ]
 
 
-def test_servicerader_configs_validate():
+def test_serviceradar_configs_validate():
     configs = upstream_configs()
     for name, config in configs:
         assert collector_schema.problems(config) == [], name
         assert collector_schema.unknown_keys(config) == [], name
     # The default stream name of spec.nats.stream.name is the one all three use.
     assert {config["stream_name"] for _, config in configs} == {"events"}
+    # ... and the check can fail on them: v0.2's metrics_addr form is refused.
+    [(_, chart)] = [item for item in configs if item[0].startswith("helm/")]
+    assert [p.path for p in collector_schema.problems({**chart, "metrics_addr": ":50046"})] == [
+        ("metrics_addr",)
+    ]
 
 
 def nodes(node, path="#"):
