@@ -8,7 +8,13 @@ import requests
 from flowkeeper.backfill.errors import DeliveryError, RefusedError
 from flowkeeper.backfill.httpsession import read_body, session_for
 from flowkeeper.backfill.metrics import RunMetrics
-from flowkeeper.backfill.retrying import RetryableStatusError, check_status, report_retry, retrying
+from flowkeeper.backfill.retrying import (
+    RetryableStatusError,
+    check_status,
+    describe,
+    report_retry,
+    retrying,
+)
 
 log = logging.getLogger("flowkeeper.backfill.sender")
 
@@ -55,7 +61,9 @@ class RemoteWriter:
         try:
             response = self._retrying(self._post, body, raw_bytes, timeout or self._timeout)
         except (RetryableStatusError, requests.RequestException) as error:
-            raise DeliveryError(f"receiver unavailable: {error}", retryable=True) from None
+            raise DeliveryError(
+                f"receiver unavailable: {describe(error)}", retryable=True
+            ) from None
         if 200 <= response.status_code < 300:
             return
         excerpt = response.text[:_BODY_EXCERPT].strip()
