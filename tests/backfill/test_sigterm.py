@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from e2e.local import write_kubeconfig
+from e2e.local import free_port, write_kubeconfig
 from tests.backfill.capture import CaptureReceiver, capturing
 from tests.backfill.listserver import Faults, ListServer, serving
 
@@ -103,3 +103,95 @@ def test_sigterm_with_a_request_hanging_abandons_it_within_10s(tmp_path, where):
     values = summary(receiver)
     assert values["kube_backfill_success"] == 0.0
     assert "Traceback" not in err
+
+
+# SIGINT (Ctrl-C) and signal sequences (issue 16, item 1): a real signal to the real CLI.
+
+
+def closed_port_url(path="/api/v1/write"):
+    """A loopback URL nothing listens on: every connection is refused."""
+    return f"http://127.0.0.1:{free_port()}{path}"
+
+
+def stop_with(process, *signals, gap=0.5):
+    """Send `signals` one after the other (`gap` apart while the process lives); the exit
+    code, the seconds from the first signal to the exit, and stderr."""
+    first = time.monotonic()
+    try:
+        for index, signum in enumerate(signals):
+            if index:
+                time.sleep(gap)
+            if process.poll() is None:
+                process.send_signal(signum)
+        code = process.wait(timeout=STOP_BUDGET + 5)
+        seconds = time.monotonic() - first
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    with process.stderr:
+        return code, seconds, process.stderr.read().decode()
+
+
+def test_sigint_against_an_unreachable_receiver_stops_the_run_with_130(tmp_path):
+    # The issue's case: SIGINT 3 s into a run whose receiver refuses every connection; the
+    # sender is inside its retry waits. Before: nothing logged, retries went on.
+    server = ListServer(counts={"pods": 30})
+    with serving(server) as api:
+        process = start_cli(tmp_path, api, closed_port_url(), "--max-retry-seconds=300")
+        time.sleep(3)
+        assert process.poll() is None
+        code, seconds, err = stop_with(process, signal.SIGINT)
+    assert code == 130
+    assert seconds < STOP_BUDGET
+    assert "SIGINT received: stopping" in err
+    assert "result=interrupted" in err
+    assert "Traceback" not in err
+    assert "KeyboardInterrupt" not in err
+
+
+@pytest.mark.parametrize(
+    "signals",
+    [
+        (signal.SIGINT, signal.SIGTERM),  # the issue's sequence: it never exited
+        (signal.SIGTERM, signal.SIGINT),
+        (signal.SIGINT, signal.SIGINT),
+        (signal.SIGTERM, signal.SIGTERM),
+    ],
+    ids=["int-term", "term-int", "int-int", "term-term"],
+)
+def test_no_signal_sequence_leaves_it_hanging(tmp_path, signals):
+    server = ListServer(counts={"pods": 30})
+    with serving(server) as api:
+        process = start_cli(tmp_path, api, closed_port_url(), "--max-retry-seconds=300")
+        time.sleep(2)
+        code, seconds, err = stop_with(process, *signals)
+    assert code == 128 + signals[0]
+    assert seconds < STOP_BUDGET
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_signal_during_api_retries_stops_at_once(tmp_path, signum):
+    # The API server's port is closed: the lister is inside its retry waits.
+    with capturing(CaptureReceiver()) as receiver:
+        process = start_cli(tmp_path, closed_port_url(""), receiver.url, "--max-retry-seconds=300")
+        time.sleep(2)
+        code, seconds, err = stop_with(process, signum)
+    assert code == 128 + signum
+    assert seconds < 3
+    assert f"{signal.Signals(signum).name} received: stopping" in err
+    assert "Traceback" not in err
+
+
+def test_second_signal_ends_the_process_at_once(tmp_path):
+    # The receiver holds the batch in flight for 60 s: the orderly stop would wait its 7 s
+    # grace; a second Ctrl-C does not wait for it.
+    server = ListServer(counts={"pods": 30})
+    with serving(server) as api, capturing(CaptureReceiver(script=[(204, {}, 60.0)])) as rx:
+        process = start_cli(tmp_path, api, rx.url, "--timeout=120")
+        wait_for(lambda: len(rx.requests) >= 1)
+        code, seconds, err = stop_with(process, signal.SIGINT, signal.SIGINT, gap=0.5)
+    assert code == 130
+    assert seconds < 3
+    assert "SIGINT received again: exiting now" in err
