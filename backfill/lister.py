@@ -35,6 +35,9 @@ METADATA_ACCEPT = (
     "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json"
 )
 GONE = 410
+# Every request is a LIST of a kind's collection (never a GET of one object, never a watch):
+# the one RBAC verb the backfill needs, and all its ClusterRole grants.
+RBAC_VERBS = ("list",)
 _HINTS = {
     401: " (the API server did not accept the credentials)",
     403: " (grant `list` on {kind} to the service account, or leave it out of --resources)",
