@@ -52,7 +52,7 @@ _POLL_SECONDS = 0.1
 # that the run summary can still be sent and the process ends within 10 s.
 STOP_GRACE_SECONDS = 7.0
 PROGRESS_SECONDS = 10.0
-API_UNAVAILABLE = "not listed: API unavailable"
+API_UNAVAILABLE = "API unavailable"
 
 
 class Pipeline:
@@ -182,9 +182,11 @@ class Pipeline:
                         log.error("LIST failed", extra={"fields": fields})
                     else:  # refused (403, 404...): the other kinds go on
                         log.warning("kind skipped: LIST refused", extra={"fields": fields})
-                    self._put(_Listed(spec, str(error)))
+                    # The LIST failed line above has the whole message; the kind's own line
+                    # (and the other kinds', not listed) only say why, in short.
+                    self._put(_Listed(spec, API_UNAVAILABLE if error.unavailable else str(error)))
                     if error.unavailable:
-                        unavailable = API_UNAVAILABLE
+                        unavailable = f"not listed: {API_UNAVAILABLE}"
                 except Exception as error:
                     # Uncaught, it would end this thread and the run would report success
                     # with the remaining kinds missing. Logged with its traceback, counted.
