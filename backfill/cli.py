@@ -158,6 +158,8 @@ def _finish(
     started: float,
     stop: StopSignal,
 ) -> int:
+    if stop.stopped:  # a signal after the last batch: the run is still stopped by it
+        report.interrupted = True
     success = report.success
     metrics.duration.set(round(time.time() - started, 3))
     metrics.success.set(1 if success else 0)
@@ -174,7 +176,7 @@ def _finish(
             external=settings.external_labels + shard,
             success=success,
         )
-        # After SIGTERM, one attempt within what is left of the 10 s.
+        # After SIGTERM or SIGINT, one attempt within what is left of the 10 s.
         timeout = max(0.5, stop.remaining() - 0.5) if stop.stopped else None
         try:
             sink.write_summary(summary, int(time.time() * 1000), timeout=timeout)
@@ -184,6 +186,7 @@ def _finish(
         except OutputClosed:
             report.output_closed = True
             _close_stdout()
+    report.interrupted = report.interrupted or stop.stopped
     _log_summary(report, success, time.time() - started, sends=sink.sends)
     if report.interrupted:
         return stop.exit_code
