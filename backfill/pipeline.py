@@ -199,15 +199,9 @@ class Pipeline:
             self._put(END)
 
     def _put(self, item: "_PageOf | _Listed | None") -> None:
-        """Queue for the builder; after a stop the builder may be gone: give up then."""
-        while True:
-            try:
-                self._pages.put(item, timeout=_POLL_SECONDS)
-            except queue.Full:
-                if self._stop.is_set():
-                    return
-                continue
-            return
+        """Queue for the builder. A blocking put: after a stop the builder may be gone, and
+        this thread (a daemon, never joined for more than a poll) is left behind."""
+        self._pages.put(item)
 
     # Stage 2 (caller's thread): series and batches.
     def _build(self) -> None:
