@@ -2,39 +2,27 @@
 Prometheus text format's own linter), a pipe closed early (`| head -1`), and no deliveries
 reported for a run that delivers nothing."""
 
-import os
+import shlex
 import subprocess
-import sys
 
 import pytest
 
-from e2e.local import write_kubeconfig
+from tests.backfill.clirun import cli_command
 from tests.backfill.listserver import ListServer, serving
 from tests.monitoring.helpers import promtool
 
 
-def dry_run(tmp_path, api, *args, stdout=subprocess.PIPE):
-    kubeconfig = write_kubeconfig(tmp_path / "kubeconfig", api)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("KUBE", "FLOWKEEPER_"))}
-    command = [
-        sys.executable,
-        "-m",
-        "flowkeeper.backfill",
-        f"--kubeconfig={kubeconfig}",
+def dry_run(tmp_path, api, *args):
+    command, env = cli_command(
+        tmp_path,
+        api,
         "--dry-run",
         "--resources=namespaces,pods",
         "--metric-annotations-allowlist=pods=[*]",
         *args,
-    ]
-    # cwd outside the repo: its `operator/` folder would shadow the standard library module.
+    )
     return subprocess.run(
-        command,
-        cwd=tmp_path,
-        env=env,
-        stdout=stdout,
-        stderr=subprocess.PIPE,
-        timeout=60,
-        check=False,
+        command, cwd=tmp_path, env=env, capture_output=True, timeout=60, check=False
     )
 
 
@@ -86,12 +74,8 @@ def test_a_dry_run_reports_no_deliveries(output):
 def test_output_closed_early_ends_quietly(tmp_path):
     # `flowkeeper-backfill --dry-run | head -1`. Before: `error: : Broken pipe`, exit 2.
     with serving(ListServer(counts={"pods": 5000})) as api:
-        kubeconfig = write_kubeconfig(tmp_path / "kubeconfig", api)
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("KUBE", "FLOWKEEPER_"))}
-        script = (
-            f"{sys.executable} -m flowkeeper.backfill --kubeconfig={kubeconfig} --dry-run "
-            '--resources=pods | head -1; echo "exit=${PIPESTATUS[0]}" >&2'
-        )
+        command, env = cli_command(tmp_path, api, "--dry-run", "--resources=pods")
+        script = f'{shlex.join(command)} | head -1; echo "exit=${{PIPESTATUS[0]}}" >&2'
         done = subprocess.run(
             ["bash", "-c", script],
             cwd=tmp_path,

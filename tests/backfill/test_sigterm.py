@@ -1,36 +1,30 @@
 """SIGTERM on the real CLI (a subprocess, a real signal): stop listing, finish or abandon the
 batch in flight, send the run summary marked failed, exit 143, all within 10 s."""
 
-import os
 import signal
 import subprocess
-import sys
 import time
 
 import pytest
 
-from e2e.local import free_port, write_kubeconfig
+from e2e.local import free_port
 from tests.backfill.capture import CaptureReceiver, capturing
+from tests.backfill.clirun import cli_command
 from tests.backfill.listserver import Faults, ListServer, serving
 
 STOP_BUDGET = 10.0
 
 
 def start_cli(tmp_path, api_url, receiver_url, *extra):
-    kubeconfig = write_kubeconfig(tmp_path / "kubeconfig", api_url)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("KUBE", "FLOWKEEPER_"))}
-    command = [
-        sys.executable,
-        "-m",
-        "flowkeeper.backfill",
-        f"--kubeconfig={kubeconfig}",
+    command, env = cli_command(
+        tmp_path,
+        api_url,
         f"--remote-write-url={receiver_url}",
         "--resources=pods",
         "--page-size=10",
         "--batch-size=10",
         *extra,
-    ]
-    # cwd outside the repo: its `operator/` folder would shadow the standard library module.
+    )
     return subprocess.Popen(
         command, cwd=tmp_path, env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL
     )
@@ -44,11 +38,21 @@ def wait_for(condition, timeout=20.0):
 
 
 def terminate(process):
-    process.send_signal(signal.SIGTERM)
-    sent = time.monotonic()
+    return stop_with(process, signal.SIGTERM)
+
+
+def stop_with(process, *signals, gap=0.5):
+    """Send `signals` one after the other (`gap` apart while the process lives); the exit
+    code, the seconds from the first signal to the exit, and stderr."""
+    first = time.monotonic()
     try:
+        for index, signum in enumerate(signals):
+            if index:
+                time.sleep(gap)
+            if process.poll() is None:
+                process.send_signal(signum)
         code = process.wait(timeout=STOP_BUDGET + 5)
-        seconds = time.monotonic() - sent
+        seconds = time.monotonic() - first
     finally:
         if process.poll() is None:
             process.kill()
@@ -111,26 +115,6 @@ def test_sigterm_with_a_request_hanging_abandons_it_within_10s(tmp_path, where):
 def closed_port_url(path="/api/v1/write"):
     """A loopback URL nothing listens on: every connection is refused."""
     return f"http://127.0.0.1:{free_port()}{path}"
-
-
-def stop_with(process, *signals, gap=0.5):
-    """Send `signals` one after the other (`gap` apart while the process lives); the exit
-    code, the seconds from the first signal to the exit, and stderr."""
-    first = time.monotonic()
-    try:
-        for index, signum in enumerate(signals):
-            if index:
-                time.sleep(gap)
-            if process.poll() is None:
-                process.send_signal(signum)
-        code = process.wait(timeout=STOP_BUDGET + 5)
-        seconds = time.monotonic() - first
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-    with process.stderr:
-        return code, seconds, process.stderr.read().decode()
 
 
 def test_sigint_against_an_unreachable_receiver_stops_the_run_with_130(tmp_path):
