@@ -198,8 +198,12 @@ def _finish(
 def _close_stdout() -> None:
     """The reader of `--dry-run` went away: what is still buffered goes nowhere, instead of
     failing again when the interpreter flushes stdout at exit (Python's documented way)."""
+    try:
+        target = sys.stdout.fileno()
+    except (OSError, ValueError):  # not a file (an in-memory stream): nothing to redirect
+        return
     devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
+    os.dup2(devnull, target)
     os.close(devnull)
 
 

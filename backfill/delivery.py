@@ -18,6 +18,7 @@ from flowkeeper.backfill.model import (
     BATCH_DELIVERED,
     BATCH_FAILED,
     BATCH_REFUSED,
+    END,
     Batch,
     KindEnd,
     KindReport,
@@ -28,8 +29,6 @@ from flowkeeper.backfill.model import (
 from flowkeeper.backfill.series import KindSeriesSpec
 
 log = logging.getLogger("flowkeeper.backfill")
-
-END = None
 
 
 class Delivery:

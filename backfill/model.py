@@ -23,6 +23,10 @@ BATCH_DELIVERED, BATCH_FAILED, BATCH_REFUSED = "delivered", "failed", "refused"
 BATCH_RESULTS = (BATCH_DELIVERED, BATCH_FAILED, BATCH_REFUSED)
 
 
+# Put on a stage's queue after its last item.
+END = None
+
+
 class Page(NamedTuple):
     """The `metadata` of each object of one LIST page; `restarted` flags a 410 restart."""
 

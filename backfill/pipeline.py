@@ -16,10 +16,11 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from flowkeeper.backfill.delivery import END, Delivery
+from flowkeeper.backfill.delivery import Delivery
 from flowkeeper.backfill.errors import ApiError, Interrupted
 from flowkeeper.backfill.metrics import RunMetrics
 from flowkeeper.backfill.model import (
+    END,
     Batch,
     KindEnd,
     KindReport,
