@@ -3,6 +3,7 @@
 import logging
 import time
 from collections.abc import Callable, Mapping
+from urllib.parse import urlsplit
 
 import requests
 from flowkeeper.backfill.errors import DeliveryError, RefusedError
@@ -38,6 +39,9 @@ class RemoteWriter:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._url = url
+        # For messages: no user:password@ (secrets are never logged), no query.
+        parts = urlsplit(url)
+        self._where = f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}{parts.path}"
         self._timeout = timeout
         self._metrics = metrics
         # Children looked up once, not per request.
@@ -62,7 +66,7 @@ class RemoteWriter:
             response = self._retrying(self._post, body, raw_bytes, timeout or self._timeout)
         except (RetryableStatusError, requests.RequestException) as error:
             raise DeliveryError(
-                f"receiver unavailable: {describe(error)}", retryable=True
+                f"receiver unavailable: {describe(error)} ({self._where})", retryable=True
             ) from None
         if 200 <= response.status_code < 300:
             return
