@@ -86,7 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     add(
         "--metric-labels-allowlist",
         metavar="SPEC",
-        help="labels to export, kube-state-metrics syntax (default: *=[*])",
+        help="labels to export, kube-state-metrics syntax; empty: none (default: *=[*])",
     )
     add(
         "--metric-annotations-allowlist",
