@@ -1,0 +1,333 @@
+"""Field management: who owns which fields of an object (``metadata.managedFields``).
+
+Mirrors kube-apiserver's field manager (k8s.io/apiserver ``pkg/endpoints/handlers/
+fieldmanager`` and k8s.io/apimachinery ``pkg/util/managedfields/internal``) over
+sigs.k8s.io/structured-merge-diff's ``merge.Updater``, as documented in
+https://kubernetes.io/docs/reference/using-api/server-side-apply/ :
+
+* an entry per manager, operation (``Apply``/``Update``) and subresource: ``{manager,
+  operation, apiVersion, time, fieldsType: FieldsV1, fieldsV1, subresource?}``, sorted Apply
+  first, then by time, manager, apiVersion, subresource (``sortEncodedManagedFields``);
+* the fields never recorded (``stripMeta``): apiVersion, kind, metadata itself and its name,
+  namespace, creationTimestamp, selfLink, uid, clusterName, generation, managedFields and
+  resourceVersion;
+* an **Update** (create, PUT, merge/JSON/strategic patch) owns what it added or changed; every
+  other manager loses those fields and whatever was removed; the writer's time is set only when
+  it changed something. The manager is ``?fieldManager=`` or the User-Agent up to its first ``/``
+  (``prefixFromUserAgent``). A write that sends non-empty managedFields on the main endpoint
+  replaces them (``[{}]`` clears them); otherwise the live ones are kept;
+* an **Apply** (``apply.py``) owns exactly the fields of its configuration; see ``applied``;
+* a write that changes nothing but timestamps keeps the old ones, so it stays a no-op
+  (``IgnoreManagedFieldsTimestampsTransformer``).
+
+A create is compared against the empty object of its kind: for built-in kinds, Go's empty
+struct already holds the non-pointer struct fields (``metadata``, ``spec``, ``status``,
+``template``, a pod template's ``spec``, ``strategy``/``updateStrategy``, a container's
+``resources``), so those get no ``.`` entry of their own, as on a real server.
+"""
+
+import copy
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+from e2e.apiserver import fieldpath, listtypes, objects, structured
+from e2e.apiserver.errors import ApiError
+from e2e.apiserver.fieldpath import FieldSet
+from e2e.apiserver.listtypes import Schema
+
+APPLY, UPDATE = "Apply", "Update"
+STRIPPED_METADATA = frozenset(
+    {
+        "name",
+        "namespace",
+        "creationTimestamp",
+        "selfLink",
+        "uid",
+        "clusterName",
+        "generation",
+        "managedFields",
+        "resourceVersion",
+    }
+)
+VALUE_STRUCTS = frozenset(
+    {"metadata", "spec", "status", "template", "strategy", "updateStrategy", "resources"}
+)
+MAX_MANAGER_LENGTH = 128
+
+
+class Identity(NamedTuple):
+    manager: str
+    operation: str
+    subresource: str
+
+
+class Entry(NamedTuple):
+    fields: FieldSet
+    time: str
+    api_version: str
+
+
+Managers = dict[Identity, Entry]
+
+
+def manager_of(field_manager: str | None, user_agent: str) -> str:
+    """``?fieldManager=``, else the User-Agent's prefix before ``/`` (printable, 128 bytes)."""
+    if field_manager:
+        return field_manager
+    printable = "".join(c for c in user_agent.split("/", 1)[0] if c.isprintable())
+    return printable.encode()[:MAX_MANAGER_LENGTH].decode(errors="ignore")
+
+
+def decode(entries: Any) -> Managers:
+    managers: Managers = {}
+    for entry in entries if isinstance(entries, list) else []:
+        if not isinstance(entry, dict) or not entry.get("operation"):
+            continue
+        identity = Identity(
+            str(entry.get("manager", "")), str(entry["operation"]), entry.get("subresource", "")
+        )
+        managers[identity] = Entry(
+            fieldpath.decode(entry.get("fieldsV1")),
+            str(entry.get("time", "")),
+            str(entry.get("apiVersion", "")),
+        )
+    return managers
+
+
+def encode(managers: Managers) -> list[dict[str, Any]]:
+    def order(item: tuple[Identity, Entry]) -> tuple[str, str, str, str, str]:
+        identity, entry = item
+        return (identity.operation, entry.time, identity.manager, entry.api_version,
+                identity.subresource)  # fmt: skip
+
+    encoded = []
+    for identity, entry in sorted(managers.items(), key=order):
+        item: dict[str, Any] = {"manager": identity.manager, "operation": identity.operation}
+        item["apiVersion"] = entry.api_version
+        if entry.time:
+            item["time"] = entry.time
+        item.update(fieldsType="FieldsV1", fieldsV1=fieldpath.encode(entry.fields))
+        if identity.subresource:
+            item["subresource"] = identity.subresource
+        encoded.append(item)
+    return encoded
+
+
+def stripped(obj: Mapping[str, Any]) -> dict[str, Any]:
+    """The object as field management sees it (stripMeta)."""
+    result = {k: v for k, v in obj.items() if k not in ("apiVersion", "kind")}
+    if isinstance(result.get("metadata"), dict):
+        metadata = result["metadata"]
+        result["metadata"] = {k: v for k, v in metadata.items() if k not in STRIPPED_METADATA}
+    return result
+
+
+def _recordable(fields: FieldSet) -> FieldSet:
+    return {p for p in fields if p and p != ("f:metadata",)}
+
+
+def _empty_like(obj: Any, schema: Schema, built_in: bool) -> dict[str, Any]:
+    """Go's empty object of a kind: the non-pointer struct fields of ``obj``, empty."""
+    result: dict[str, Any] = {}
+    if not built_in or not isinstance(obj, dict):
+        return result
+    for name, value in obj.items():
+        if name in VALUE_STRUCTS and isinstance(value, dict):
+            sub, declared = listtypes.child(schema, name)
+            if declared and listtypes.is_struct(sub):
+                result[name] = _empty_like(value, sub, built_in)
+    return result
+
+
+@dataclass
+class FieldManager:
+    """Who writes, and for an apply, the managers it computed (set by ``applied``)."""
+
+    manager: str
+    subresource: str = ""
+    applied: Managers | None = None
+
+    @property
+    def identity(self) -> Identity:
+        operation = APPLY if self.applied is not None else UPDATE
+        return Identity(self.manager, operation, self.subresource)
+
+    def record(
+        self,
+        schema: Schema,
+        old: dict[str, Any] | None,
+        new: dict[str, Any],
+        *,
+        built_in: bool,
+    ) -> None:
+        """Set ``new``'s managedFields for this write of ``old`` (None: a create)."""
+        before = (old or {}).get("metadata", {}).get("managedFields")
+        if self.applied is not None:
+            managers = self.applied
+        else:
+            managers = self._updated(schema, old, new, built_in=built_in)
+        metadata = new["metadata"]
+        encoded = encode(managers)
+        if old is not None and _same_but_times(before, encoded, old, new):
+            encoded = copy.deepcopy(before)
+        if encoded:
+            metadata["managedFields"] = encoded
+        else:
+            metadata.pop("managedFields", None)
+
+    def _updated(
+        self, schema: Schema, old: dict[str, Any] | None, new: dict[str, Any], *, built_in: bool
+    ) -> Managers:
+        live = old["metadata"].get("managedFields") if old else None
+        sent = new.get("metadata", {}).get("managedFields")
+        if not self.subresource and isinstance(sent, list) and sent and sent != live:
+            managers = {} if sent == [{}] else decode(sent)
+        else:
+            managers = decode(live)
+        after = stripped(new)
+        before = stripped(old) if old is not None else _empty_like(after, schema, built_in)
+        change = structured.compare(before, after, schema)
+        changed = _recordable(change.added | change.modified)
+        result: Managers = {}
+        for identity, entry in managers.items():
+            kept = entry.fields - changed - change.removed
+            if kept:
+                result[identity] = entry._replace(fields=kept)
+        if changed:
+            previous = result.get(self.identity)
+            fields = changed | (previous.fields if previous else set())
+            result[self.identity] = Entry(fields, objects.now(), new["apiVersion"])
+        return result
+
+
+def _same_but_times(
+    before: Any, encoded: list[dict[str, Any]], old: dict[str, Any], new: dict[str, Any]
+) -> bool:
+    if not isinstance(before, list) or len(before) != len(encoded):
+        return False
+    untimed = [{k: v for k, v in e.items() if k != "time"} for e in encoded]
+    if untimed != [{k: v for k, v in e.items() if k != "time"} for e in before]:
+        return False
+    return _without_managed(old) == _without_managed(new)
+
+
+def _without_managed(obj: dict[str, Any]) -> dict[str, Any]:
+    metadata = {k: v for k, v in obj.get("metadata", {}).items() if k != "managedFields"}
+    return {**obj, "metadata": metadata}
+
+
+class Conflict(NamedTuple):
+    identity: Identity
+    api_version: str
+    path: fieldpath.Path
+
+
+def applied(
+    schema: Schema,
+    live: dict[str, Any],
+    config: dict[str, Any],
+    writer: FieldManager,
+    *,
+    force: bool,
+    endpoint_fields: "EndpointFilter",
+    allowed: FieldSet | None = None,
+) -> dict[str, Any]:
+    """structured-merge-diff's ``Updater.Apply``: merge ``config`` into ``live``, own exactly
+    its fields, remove the fields this manager applied before and no manager owns any more
+    (``prune``), and take the changed fields from the others: a conflict (409) unless ``force``
+    (or, for ``kubectl``, unless every conflict is a field of the client-side
+    last-applied-configuration, as kube's ``lastAppliedManager`` allows). Sets
+    ``writer.applied``; returns the merged object."""
+    managers = decode(live.get("metadata", {}).get("managedFields"))
+    identity = Identity(writer.manager, APPLY, writer.subresource)
+    try:
+        fields = endpoint_fields(
+            _recordable(structured.field_set(stripped(config), schema, strict=True))
+        )
+    except structured.SchemaError as error:
+        raise ApiError(500, f"failed to create typed patch object: {error}") from error
+    merged = structured.merge(live, config, schema)
+    last = managers.get(identity)
+    managers[identity] = Entry(fields, objects.now(), config["apiVersion"])
+    if last is not None and last.fields:
+        owned = fieldpath.with_ancestors(f for e in managers.values() for f in e.fields)
+        gone = structured.all_paths(stripped(merged), schema) & fieldpath.with_ancestors(
+            last.fields
+        )
+        merged = structured.remove(merged, _recordable(gone - owned), schema)
+    change = structured.compare(stripped(live), stripped(merged), schema)
+    taken = _recordable(change.added | change.modified)
+    conflicts = [
+        Conflict(other, entry.api_version, path)
+        for other, entry in managers.items()
+        if other != identity
+        for path in sorted(entry.fields & taken)
+    ]
+    if (
+        conflicts
+        and not force
+        and not (allowed is not None and all(c.path in allowed for c in conflicts))
+    ):
+        raise conflict_error(conflicts)
+    for other, entry in list(managers.items()):
+        if other == identity:
+            continue
+        kept = entry.fields - taken - change.removed
+        if kept:
+            managers[other] = entry._replace(fields=kept)
+        else:
+            del managers[other]
+    if merged == live and last is not None:
+        managers[identity] = managers[identity]._replace(time=last.time)
+    writer.applied = managers
+    return dict(merged)
+
+
+class EndpointFilter:
+    """The fields an endpoint writes: the main one all but ``status`` (when the kind has a
+    status subresource), ``/status`` only ``status`` (kube's reset fields)."""
+
+    def __init__(self, *, subresource: str, has_status: bool) -> None:
+        self.subresource = subresource
+        self.has_status = has_status
+
+    def __call__(self, fields: FieldSet) -> FieldSet:
+        if self.subresource == "status":
+            return {p for p in fields if p[:1] == ("f:status",)}
+        if self.has_status:
+            return {p for p in fields if p[:1] != ("f:status",)}
+        return fields
+
+
+def conflict_error(conflicts: list[Conflict]) -> ApiError:
+    """409 as kube's ``NewConflictError`` words it."""
+
+    def who(c: Conflict) -> str:
+        shown = json.dumps(c.identity.manager)
+        if c.identity.subresource:
+            shown += f" with subresource {json.dumps(c.identity.subresource)}"
+        if c.identity.operation == UPDATE:
+            shown += f" using {c.api_version}"
+        return shown
+
+    if len(conflicts) == 1:
+        only = conflicts[0]
+        where = fieldpath.to_string(only.path)
+        message = f"Apply failed with 1 conflict: conflict with {who(only)}: {where}"
+    else:
+        lines = []
+        for manager in sorted({who(c) for c in conflicts}):
+            lines.append(f"conflicts with {manager}:")
+            lines += [f"- {fieldpath.to_string(c.path)}" for c in conflicts if who(c) == manager]
+        message = f"Apply failed with {len(conflicts)} conflicts: " + "\n".join(lines)
+    causes = [
+        {
+            "type": "FieldManagerConflict",
+            "message": f"conflict with {who(c)}",
+            "field": fieldpath.to_string(c.path),
+        }
+        for c in conflicts
+    ]
+    return ApiError(409, message, details={"causes": causes})
