@@ -11,7 +11,7 @@ from e2e.apiserver import admission, listtypes, objects, services
 from e2e.apiserver.controllers import CLOUD_AGENT, GC_AGENT, Controllers
 from e2e.apiserver.errors import ApiError, already_exists, conflict, invalid, not_found
 from e2e.apiserver.managedfields import FieldManager, manager_of
-from e2e.apiserver.resources import BY_PATH, CUSTOM_GROUPS, Resource
+from e2e.apiserver.resources import BY_PATH, Resource
 from e2e.apiserver.store import Key, Store
 
 
@@ -182,7 +182,7 @@ class Api:
         new: dict[str, Any],
         writer: FieldManager,
     ) -> None:
-        built_in = resource.group not in CUSTOM_GROUPS
+        built_in = listtypes.is_built_in(resource)
         writer.record(self.schema(resource), old, new, built_in=built_in)
 
     # -- checks -------------------------------------------------------------------------------

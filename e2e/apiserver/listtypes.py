@@ -67,11 +67,17 @@ def resolve(schema: Schema) -> Schema:
     return schema
 
 
+def is_built_in(resource: Resource) -> bool:
+    """A kind the Kubernetes OpenAPI definitions describe (not a custom resource)."""
+    known = (resource.group, resource.version, resource.kind) in _by_kind()
+    return known and resource.group not in CUSTOM_GROUPS
+
+
 def of_resource(resource: Resource, crds: Iterable[Mapping[str, Any]] = ()) -> Schema:
-    """The schema of a served kind (untyped when unknown)."""
-    if resource.group not in CUSTOM_GROUPS:
-        name = _by_kind().get((resource.group, resource.version, resource.kind))
-        return definitions()[name] if name else UNTYPED
+    """The schema of a served kind: a CRD's (stored, else the repo's ``crds/``), else the
+    built-in definition, else untyped."""
+    if is_built_in(resource):
+        return definitions()[_by_kind()[resource.group, resource.version, resource.kind]]
     for crd in [*crds, *_repo_crds()]:
         found = _crd_schema(crd, resource)
         if found is not None:

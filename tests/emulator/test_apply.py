@@ -39,7 +39,9 @@ def fields(obj: dict[str, Any]) -> dict[tuple[str, str, str], Any]:
 
 
 async def test_apply_creates_the_object_and_records_the_applier(http):
-    text = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n  labels: {app: x}\ndata:\n  a: '1'\n"
+    text = (
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, labels: {app: x}}\ndata: {a: '1'}\n"
+    )
     status, created = await apply(http, f"{CM}/c", text)
     assert status == 201
     assert created["data"] == {"a": "1"}
@@ -62,7 +64,8 @@ async def test_apply_needs_a_field_manager_and_the_endpoint_s_kind(http):
     status, answer = await apply(http, f"{CM}/c", wrong)
     assert (status, answer["message"]) == (400, "invalid object type: apps/v1, Kind=ConfigMap")
     status, answer = await apply(http, f"{CM}/other", configmap())
-    assert status == 400 and "does not match the name on the URL" in answer["message"]
+    assert status == 400
+    assert "does not match the name on the URL" in answer["message"]
     status, answer = await http.call("PATCH", f"{CM}/c?force=true", {"data": {}}, MERGE)
     assert (status, answer["reason"]) == (422, "Invalid")
     assert (await http.call("GET", f"{CM}/c"))[0] == 404  # nothing was created
@@ -92,7 +95,8 @@ async def test_changing_another_manager_s_field_is_a_conflict_unless_forced(http
         'Apply failed with 2 conflicts: conflicts with "alice":\n- .data.a\n- .data.b'
     )
     status, forced = await apply(http, f"{CM}/c", configmap(a="2"), manager="bob", force=True)
-    assert status == 200 and forced["data"] == {"a": "2", "b": "1"}
+    assert status == 200
+    assert forced["data"] == {"a": "2", "b": "1"}
     assert fields(forced) == {
         ("alice", "Apply", ""): {"f:data": {"f:b": {}}},
         ("bob", "Apply", ""): {"f:data": {"f:a": {}}},
@@ -109,7 +113,7 @@ async def test_updates_are_recorded_and_take_the_fields_they_change(http, k8s):
         ("editor", "Update", ""): {"f:data": {"f:a": {}}},
         ("flowkeeper-tests", "Update", ""): {"f:data": {".": {}, "f:b": {}}},
     }
-    status, answer = await apply(http, f"{CM}/c", configmap(a="3"))
+    _status, answer = await apply(http, f"{CM}/c", configmap(a="3"))
     assert answer["message"] == (
         'Apply failed with 1 conflict: conflict with "editor" using v1: .data.a'
     )
@@ -138,7 +142,8 @@ async def test_list_maps_merge_by_key_and_sets_by_value(http):
     assert merged["metadata"]["finalizers"] == ["example.com/a", "example.com/b"]
     alice = fields(merged)["alice", "Apply", ""]
     container = alice["f:spec"]["f:template"]["f:spec"]["f:containers"]['k:{"name":"c"}']
-    assert container["."] == {} and container["f:image"] == {}
+    assert container["."] == {}
+    assert container["f:image"] == {}
     port = 'k:{"containerPort":2055,"protocol":"TCP"}'
     assert container["f:ports"][port] == {".": {}, "f:containerPort": {}, "f:name": {}}
     assert alice["f:metadata"]["f:finalizers"] == {'v:"example.com/a"': {}}
@@ -160,11 +165,12 @@ async def test_atomic_lists_are_owned_whole(http):
 async def test_an_unchanged_apply_is_a_no_op(http, k8s):
     body = daemonset()
     body["spec"]["template"]["spec"]["containers"][0]["resources"] = {"limits": {"cpu": "0.5"}}
-    status, created = await apply(http, f"{DS}/d", body)
+    _, created = await apply(http, f"{DS}/d", body)
     limits = created["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]
-    assert limits == {"cpu": "500m"} and created["metadata"]["generation"] == 1
+    assert limits == {"cpu": "500m"}
+    assert created["metadata"]["generation"] == 1
     events = await _watch_events(http, DS, created["metadata"]["resourceVersion"])
-    status, again = await apply(http, f"{DS}/d", body)
+    _status, again = await apply(http, f"{DS}/d", body)
     assert again == created
     assert await events() == []
     body["metadata"]["labels"]["extra"] = "x"
@@ -176,7 +182,8 @@ async def test_an_unchanged_apply_is_a_no_op(http, k8s):
 
 async def test_dry_run_apply_stores_nothing(http, k8s):
     status, answer = await apply(http, f"{CM}/c", configmap(a="1"), dryRun="All")
-    assert status == 201 and answer["data"] == {"a": "1"}
+    assert status == 201
+    assert answer["data"] == {"a": "1"}
     assert k8s.object("configmaps", "ns", "c") is None
 
 
@@ -185,20 +192,28 @@ def flowcollector(**spec: Any) -> dict[str, Any]:
         "apiVersion": "flows.flowkeeper.dev/v1alpha1",
         "kind": "FlowCollector",
         "metadata": {"name": "fc"},
-        "spec": {"image": "registry.example.com/collector:1", **spec},
+        "spec": {
+            "image": "registry.example.com/collector:1.0",
+            "listeners": [{"name": "netflow", "protocol": "netflow", "port": 2055}],
+            "nats": {"url": "nats://nats:4222"},
+            **spec,
+        },
     }
 
 
 async def test_an_applied_custom_resource_and_its_status_writer_coexist(http):
     await apply(http, f"{FC}/fc", flowcollector(), manager="kubectl")
+    now = "2026-01-02T03:04:05Z"
     condition = {"type": "Ready", "status": "True", "reason": "Ready", "message": "ok"}
+    condition["lastTransitionTime"] = now
     status = {"status": {"observedGeneration": 1, "conditions": [condition]}}
     written = await http.patch(f"{FC}/fc/status?fieldManager=flowkeeper", status)
     assert fields(written)["flowkeeper", "Update", "status"] == {
         "f:status": {
             ".": {},
             "f:conditions": {".": {}, 'k:{"type":"Ready"}': {
-                ".": {}, "f:message": {}, "f:reason": {}, "f:status": {}, "f:type": {}}},
+                ".": {}, "f:lastTransitionTime": {}, "f:message": {}, "f:reason": {},
+                "f:status": {}, "f:type": {}}},
             "f:observedGeneration": {},
         }
     }  # fmt: skip
@@ -209,9 +224,17 @@ async def test_an_applied_custom_resource_and_its_status_writer_coexist(http):
     assert applied["status"] == status["status"]
     assert applied["metadata"]["generation"] == 2
     kubectl = fields(applied)["kubectl", "Apply", ""]
-    assert kubectl == {"f:spec": {"f:image": {}, "f:nodeSelector": {"f:a": {}}}}
+    assert kubectl == {
+        "f:spec": {
+            "f:image": {},
+            "f:listeners": {},
+            "f:nats": {"f:url": {}},
+            "f:nodeSelector": {"f:a": {}},
+        }
+    }  # the listeners list has no list type in the CRD: atomic
     # Status apply: its own entry, and the condition list merges by type.
     other = {"type": "Degraded", "status": "False", "reason": "Fine", "message": "ok"}
+    other["lastTransitionTime"] = now
     body = {**flowcollector(), "status": {"conditions": [other]}}
     del body["spec"]
     code, applied = await apply(http, f"{FC}/fc/status", body, "checker")
