@@ -172,6 +172,8 @@ class Api:
 
     def schema(self, resource: Resource) -> listtypes.Schema:
         """What server-side apply merges by (a custom resource's from its stored CRD)."""
+        if listtypes.is_built_in(resource):
+            return listtypes.of_resource(resource)
         crds = BY_PATH["apiextensions.k8s.io", "v1", "customresourcedefinitions"]
         return listtypes.of_resource(resource, self.store.items(crds, None))
 

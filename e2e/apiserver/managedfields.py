@@ -26,7 +26,6 @@ struct already holds the non-pointer struct fields (``metadata``, ``spec``, ``st
 ``resources``), so those get no ``.`` entry of their own, as on a real server.
 """
 
-import copy
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -67,6 +66,7 @@ class Entry(NamedTuple):
     fields: FieldSet
     time: str
     api_version: str
+    unchanged: bool = False  # decoded and kept as is: encoded as it was
 
 
 Managers = dict[Identity, Entry]
@@ -92,18 +92,38 @@ def decode(entries: Any) -> Managers:
             fieldpath.decode(entry.get("fieldsV1")),
             str(entry.get("time", "")),
             str(entry.get("apiVersion", "")),
+            unchanged=True,
         )
     return managers
 
 
-def encode(managers: Managers) -> list[dict[str, Any]]:
+def _reused(managers: Managers, before: Any) -> dict[Identity, dict[str, Any]]:
+    """The live entries whose fields and time did not change, to emit as they were."""
+    reused = {}
+    for entry in before if isinstance(before, list) else []:
+        if not isinstance(entry, dict) or not entry.get("operation"):
+            continue
+        identity = Identity(
+            str(entry.get("manager", "")), str(entry["operation"]), entry.get("subresource", "")
+        )
+        kept = managers.get(identity)
+        if kept is not None and kept.time == entry.get("time", "") and kept.unchanged:
+            reused[identity] = entry
+    return reused
+
+
+def encode(managers: Managers, before: Any = None) -> list[dict[str, Any]]:
     def order(item: tuple[Identity, Entry]) -> tuple[str, str, str, str, str]:
         identity, entry = item
         return (identity.operation, entry.time, identity.manager, entry.api_version,
                 identity.subresource)  # fmt: skip
 
+    reused = _reused(managers, before)
     encoded = []
     for identity, entry in sorted(managers.items(), key=order):
+        if identity in reused:
+            encoded.append(reused[identity])
+            continue
         item: dict[str, Any] = {"manager": identity.manager, "operation": identity.operation}
         item["apiVersion"] = entry.api_version
         if entry.time:
@@ -164,18 +184,17 @@ class FieldManager:
     ) -> None:
         """Set ``new``'s managedFields for this write of ``old`` (None: a create)."""
         before = (old or {}).get("metadata", {}).get("managedFields")
+        if self.applied is None and old is not None and _unchanged(old, new, before):
+            _set(new, before)  # nothing changed hands: no need to compare
+            return
         if self.applied is not None:
             managers = self.applied
         else:
             managers = self._updated(schema, old, new, built_in=built_in)
-        metadata = new["metadata"]
-        encoded = encode(managers)
+        encoded = encode(managers, before)
         if old is not None and _same_but_times(before, encoded, old, new):
-            encoded = copy.deepcopy(before)
-        if encoded:
-            metadata["managedFields"] = encoded
-        else:
-            metadata.pop("managedFields", None)
+            encoded = before
+        _set(new, encoded)
 
     def _updated(
         self, schema: Schema, old: dict[str, Any] | None, new: dict[str, Any], *, built_in: bool
@@ -183,7 +202,8 @@ class FieldManager:
         live = old["metadata"].get("managedFields") if old else None
         sent = new.get("metadata", {}).get("managedFields")
         if not self.subresource and isinstance(sent, list) and sent and sent != live:
-            managers = {} if sent == [{}] else decode(sent)
+            sent_managers = {} if sent == [{}] else decode(sent)
+            managers = {k: v._replace(unchanged=False) for k, v in sent_managers.items()}
         else:
             managers = decode(live)
         after = stripped(new)
@@ -193,13 +213,28 @@ class FieldManager:
         result: Managers = {}
         for identity, entry in managers.items():
             kept = entry.fields - changed - change.removed
-            if kept:
-                result[identity] = entry._replace(fields=kept)
+            if len(kept) == len(entry.fields):
+                result[identity] = entry
+            elif kept:
+                result[identity] = entry._replace(fields=kept, unchanged=False)
         if changed:
             previous = result.get(self.identity)
             fields = changed | (previous.fields if previous else set())
-            result[self.identity] = Entry(fields, objects.now(), new["apiVersion"])
+            result[self.identity] = Entry(fields, objects.now(), new["apiVersion"], False)
         return result
+
+
+def _set(obj: dict[str, Any], entries: Any) -> None:
+    if entries:  # shared with the stored object, which is never mutated
+        obj["metadata"]["managedFields"] = entries
+    else:
+        obj["metadata"].pop("managedFields", None)
+
+
+def _unchanged(old: dict[str, Any], new: dict[str, Any], before: Any) -> bool:
+    """An update that sends back the live managedFields (or none) and changes nothing else."""
+    sent = new.get("metadata", {}).get("managedFields")
+    return sent in (None, [], before) and _without_managed(old) == _without_managed(new)
 
 
 def _same_but_times(
@@ -275,10 +310,10 @@ def applied(
         if other == identity:
             continue
         kept = entry.fields - taken - change.removed
-        if kept:
-            managers[other] = entry._replace(fields=kept)
-        else:
+        if not kept:
             del managers[other]
+        elif len(kept) < len(entry.fields):
+            managers[other] = entry._replace(fields=kept, unchanged=False)
     if merged == live and last is not None:
         managers[identity] = managers[identity]._replace(time=last.time)
     writer.applied = managers

@@ -137,6 +137,8 @@ def compare(lhs: Any, rhs: Any, schema: Schema) -> Comparison:
 
 
 def _compare(lhs: Any, rhs: Any, schema: Schema, path: Path, result: Comparison) -> None:
+    if lhs is not _MISSING and rhs is not _MISSING and lhs == rhs:
+        return  # nothing below differs (and equal values have equal shapes)
     left, right = _indexed(lhs, schema, path), _indexed(rhs, schema, path)
     if lhs is _MISSING and right is not None:
         left = {}
