@@ -23,7 +23,8 @@ https://kubernetes.io/docs/reference/using-api/server-side-apply/ :
 A create is compared against the empty object of its kind: for built-in kinds, Go's empty
 struct already holds the non-pointer struct fields (``metadata``, ``spec``, ``status``,
 ``template``, a pod template's ``spec``, ``strategy``/``updateStrategy``, a container's
-``resources``), so those get no ``.`` entry of their own, as on a real server.
+``resources``) and, as null, the lists and maps without ``omitempty`` (``containers``), so
+those get no ``.`` entry of their own, as on a real server.
 """
 
 import json
@@ -149,15 +150,19 @@ def _recordable(fields: FieldSet) -> FieldSet:
 
 
 def _empty_like(obj: Any, schema: Schema, built_in: bool) -> dict[str, Any]:
-    """Go's empty object of a kind: the non-pointer struct fields of ``obj``, empty."""
+    """Go's empty object of a kind: the non-pointer struct fields of ``obj``, empty, and its
+    fields without ``omitempty`` (required in the OpenAPI definitions) as null."""
     result: dict[str, Any] = {}
     if not built_in or not isinstance(obj, dict):
         return result
+    required = listtypes.resolve(schema).get("required") or ()
     for name, value in obj.items():
-        if name in VALUE_STRUCTS and isinstance(value, dict):
-            sub, declared = listtypes.child(schema, name)
-            if declared and listtypes.is_struct(sub):
+        sub, declared = listtypes.child(schema, name)
+        if name in VALUE_STRUCTS and isinstance(value, dict) and declared:
+            if listtypes.is_struct(sub):
                 result[name] = _empty_like(value, sub, built_in)
+        elif name in required and isinstance(value, list | dict):
+            result[name] = None
     return result
 
 

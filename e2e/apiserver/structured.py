@@ -140,11 +140,12 @@ def _compare(lhs: Any, rhs: Any, schema: Schema, path: Path, result: Comparison)
     if lhs is not _MISSING and rhs is not _MISSING and lhs == rhs:
         return  # nothing below differs (and equal values have equal shapes)
     left, right = _indexed(lhs, schema, path), _indexed(rhs, schema, path)
-    if lhs is _MISSING and right is not None:
-        left = {}
+    if (lhs is _MISSING or lhs is None) and right is not None:
+        left = {}  # a null container holds nothing (structured-merge-diff: null is a wildcard)
     elif rhs is _MISSING and left is not None:
         right = {}
-    mixed = _MISSING not in (lhs, rhs) and isinstance(lhs, list) != isinstance(rhs, list)
+    mixed = lhs is not None and _MISSING not in (lhs, rhs)
+    mixed = mixed and isinstance(lhs, list) != isinstance(rhs, list)
     if left is None or right is None or mixed:
         if lhs is _MISSING:
             result.added.add(path)

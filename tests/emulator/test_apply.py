@@ -253,3 +253,17 @@ async def test_kubectl_server_side_apply_keeps_the_last_applied_annotation_curre
     status, applied = await apply(http, f"{CM}/c", configmap(a="2"), manager="kubectl")
     assert status == 200, applied
     assert yaml.safe_load(applied["metadata"]["annotations"][last]) == configmap(a="2")
+
+
+async def test_a_create_owns_what_go_s_empty_object_lacks(http):
+    """kubectl create's entry on a real cluster: no "." for struct fields Go always holds
+    (spec, template) nor for the required containers list; "." for the labels map."""
+    created = await http.create(DS, daemonset())
+    owned = fields(created)["flowkeeper-tests", "Update", ""]
+    assert owned["f:metadata"] == {"f:labels": {".": {}, "f:app": {}}}
+    assert "." not in owned["f:spec"]
+    assert "." not in owned["f:spec"]["f:template"]
+    pod = owned["f:spec"]["f:template"]["f:spec"]
+    assert list(pod["f:containers"]) == ['k:{"name":"c"}']
+    assert pod["f:containers"]['k:{"name":"c"}']["f:resources"] == {}
+    assert owned["f:spec"]["f:updateStrategy"]["f:rollingUpdate"]["."] == {}
