@@ -77,13 +77,14 @@ def of_resource(resource: Resource, crds: Iterable[Mapping[str, Any]] = ()) -> S
     """The schema of a served kind: a CRD's (stored, else the repo's ``crds/``), else the
     built-in definition, else untyped."""
     if is_built_in(resource):
-        return definitions()[_by_kind()[resource.group, resource.version, resource.kind]]
+        found: Schema = definitions()[_by_kind()[resource.group, resource.version, resource.kind]]
+        return found
     for crd in [*crds, *_repo_crds()]:
-        found = _crd_schema(crd, resource)
-        if found is not None:
-            properties = dict(found.get("properties") or {})
+        schema = _crd_schema(crd, resource)
+        if schema is not None:
+            properties = dict(schema.get("properties") or {})
             properties["metadata"] = {"$ref": f"#/$defs/{OBJECT_META}"}
-            return {**found, "properties": properties}
+            return {**schema, "properties": properties}
     return {"properties": {"metadata": {"$ref": f"#/$defs/{OBJECT_META}"}}}
 
 
