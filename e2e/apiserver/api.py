@@ -10,7 +10,7 @@ from typing import Any
 from e2e.apiserver import admission, listtypes, objects, services
 from e2e.apiserver.controllers import CLOUD_AGENT, GC_AGENT, Controllers
 from e2e.apiserver.errors import ApiError, already_exists, conflict, invalid, not_found
-from e2e.apiserver.managedfields import FieldManager, manager_of
+from e2e.apiserver.managedfields import FieldManager, manager_of, working_copy
 from e2e.apiserver.resources import BY_PATH, Resource
 from e2e.apiserver.store import Key, Store
 
@@ -101,7 +101,7 @@ class Api:
         old = self.store.get(key)
         if old is None:
             raise not_found(resource.qualified, name)
-        new = change(copy.deepcopy(old))
+        new = change(working_copy(old))
         if not isinstance(new, dict):
             raise ApiError(400, "the object must be a JSON object")
         new = objects.only_what_the_endpoint_writes(resource, old, new, subresource)

@@ -27,6 +27,7 @@ struct already holds the non-pointer struct fields (``metadata``, ``spec``, ``st
 those get no ``.`` entry of their own, as on a real server.
 """
 
+import copy
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -67,7 +68,7 @@ class Entry(NamedTuple):
     fields: FieldSet
     time: str
     api_version: str
-    unchanged: bool = False  # decoded and kept as is: encoded as it was
+    same_fields: bool = False  # the fields of the live entry: its fieldsV1 is reused
 
 
 Managers = dict[Identity, Entry]
@@ -93,13 +94,13 @@ def decode(entries: Any) -> Managers:
             fieldpath.decode(entry.get("fieldsV1")),
             str(entry.get("time", "")),
             str(entry.get("apiVersion", "")),
-            unchanged=True,
+            same_fields=True,
         )
     return managers
 
 
 def _reused(managers: Managers, before: Any) -> dict[Identity, dict[str, Any]]:
-    """The live entries whose fields and time did not change, to emit as they were."""
+    """The live entries whose fields did not change, to emit their fieldsV1 as they were."""
     reused = {}
     for entry in before if isinstance(before, list) else []:
         if not isinstance(entry, dict) or not entry.get("operation"):
@@ -108,7 +109,7 @@ def _reused(managers: Managers, before: Any) -> dict[Identity, dict[str, Any]]:
             str(entry.get("manager", "")), str(entry["operation"]), entry.get("subresource", "")
         )
         kept = managers.get(identity)
-        if kept is not None and kept.time == entry.get("time", "") and kept.unchanged:
+        if kept is not None and kept.same_fields:
             reused[identity] = entry
     return reused
 
@@ -122,14 +123,19 @@ def encode(managers: Managers, before: Any = None) -> list[dict[str, Any]]:
     reused = _reused(managers, before)
     encoded = []
     for identity, entry in sorted(managers.items(), key=order):
-        if identity in reused:
-            encoded.append(reused[identity])
+        live = reused.get(identity)
+        if live is not None and (live.get("time", ""), live.get("apiVersion")) == (
+            entry.time,
+            entry.api_version,
+        ):
+            encoded.append(live)
             continue
         item: dict[str, Any] = {"manager": identity.manager, "operation": identity.operation}
         item["apiVersion"] = entry.api_version
         if entry.time:
             item["time"] = entry.time
-        item.update(fieldsType="FieldsV1", fieldsV1=fieldpath.encode(entry.fields))
+        fields_v1 = live["fieldsV1"] if live is not None else fieldpath.encode(entry.fields)
+        item.update(fieldsType="FieldsV1", fieldsV1=fields_v1)
         if identity.subresource:
             item["subresource"] = identity.subresource
         encoded.append(item)
@@ -208,7 +214,7 @@ class FieldManager:
         sent = new.get("metadata", {}).get("managedFields")
         if not self.subresource and isinstance(sent, list) and sent and sent != live:
             sent_managers = {} if sent == [{}] else decode(sent)
-            managers = {k: v._replace(unchanged=False) for k, v in sent_managers.items()}
+            managers = {k: v._replace(same_fields=False) for k, v in sent_managers.items()}
         else:
             managers = decode(live)
         after = stripped(new)
@@ -221,12 +227,25 @@ class FieldManager:
             if len(kept) == len(entry.fields):
                 result[identity] = entry
             elif kept:
-                result[identity] = entry._replace(fields=kept, unchanged=False)
+                result[identity] = entry._replace(fields=kept, same_fields=False)
         if changed:
             previous = result.get(self.identity)
             fields = changed | (previous.fields if previous else set())
-            result[self.identity] = Entry(fields, objects.now(), new["apiVersion"], False)
+            same = previous is not None and previous.same_fields and changed <= previous.fields
+            result[self.identity] = Entry(fields, objects.now(), new["apiVersion"], same)
         return result
+
+
+def working_copy(obj: dict[str, Any]) -> dict[str, Any]:
+    """A deep copy to build a write from, sharing the managedFields (never changed in place:
+    every write sets new ones), which are often as large as the rest of the object."""
+    entries = obj.get("metadata", {}).get("managedFields")
+    if entries is None:
+        return copy.deepcopy(obj)
+    metadata = {k: v for k, v in obj["metadata"].items() if k != "managedFields"}
+    result = copy.deepcopy({**obj, "metadata": metadata})
+    result["metadata"]["managedFields"] = entries
+    return result
 
 
 def _set(obj: dict[str, Any], entries: Any) -> None:
@@ -290,7 +309,8 @@ def applied(
         raise ApiError(500, f"failed to create typed patch object: {error}") from error
     merged = structured.merge(live, config, schema)
     last = managers.get(identity)
-    managers[identity] = Entry(fields, objects.now(), config["apiVersion"])
+    same = last is not None and last.same_fields and last.fields == fields
+    managers[identity] = Entry(fields, objects.now(), config["apiVersion"], same)
     if last is not None and last.fields:
         owned = fieldpath.with_ancestors(f for e in managers.values() for f in e.fields)
         gone = structured.all_paths(stripped(merged), schema) & fieldpath.with_ancestors(
@@ -318,7 +338,7 @@ def applied(
         if not kept:
             del managers[other]
         elif len(kept) < len(entry.fields):
-            managers[other] = entry._replace(fields=kept, unchanged=False)
+            managers[other] = entry._replace(fields=kept, same_fields=False)
     if merged == live and last is not None:
         managers[identity] = managers[identity]._replace(time=last.time)
     writer.applied = managers

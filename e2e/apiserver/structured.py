@@ -81,11 +81,16 @@ def _children(
     """(element, child, its schema, declared field) for a granular node; None for a leaf."""
     shape = _shape(value, schema)
     if shape == _MAP:
-        result = []
-        for name, child in value.items():
-            sub, declared = listtypes.child(schema, name)
-            result.append((fieldpath.field(name), child, sub, declared))
-        return result
+        node = listtypes.resolve(schema)
+        properties = node.get("properties") or {}
+        extra = node.get("additionalProperties")
+        other = extra if isinstance(extra, dict) else listtypes.UNTYPED
+        return [
+            (f"f:{name}", child, properties[name], True)
+            if name in properties
+            else (f"f:{name}", child, other, False)
+            for name, child in value.items()
+        ]
     if shape == _LIST:
         elements = _elements(value, schema, path, strict)
         if elements is None:
@@ -137,7 +142,15 @@ def compare(lhs: Any, rhs: Any, schema: Schema) -> Comparison:
 
 
 def _compare(lhs: Any, rhs: Any, schema: Schema, path: Path, result: Comparison) -> None:
-    if lhs is not _MISSING and rhs is not _MISSING and lhs == rhs:
+    if lhs is _MISSING:
+        result.added.add(path)  # all of it is new
+        _all_paths(rhs, schema, path, result.added)
+        return
+    if rhs is _MISSING:
+        result.removed.add(path)
+        _all_paths(lhs, schema, path, result.removed)
+        return
+    if lhs == rhs:
         return  # nothing below differs (and equal values have equal shapes)
     left, right = _indexed(lhs, schema, path), _indexed(rhs, schema, path)
     if (lhs is _MISSING or lhs is None) and right is not None:
