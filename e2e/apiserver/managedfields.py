@@ -18,7 +18,9 @@ https://kubernetes.io/docs/reference/using-api/server-side-apply/ :
   replaces them (``[{}]`` clears them); otherwise the live ones are kept;
 * an **Apply** (``apply.py``) owns exactly the fields of its configuration; see ``applied``;
 * a write that changes nothing but timestamps keeps the old ones, so it stays a no-op
-  (``IgnoreManagedFieldsTimestampsTransformer``).
+  (``IgnoreManagedFieldsTimestampsTransformer``);
+* past 10 Update entries, the oldest are merged into one ``ancient-changes`` entry
+  (``capManagersManager``).
 
 A create is compared against the empty object of its kind: for built-in kinds, Go's empty
 struct already holds the non-pointer struct fields (``metadata``, ``spec``, ``status``,
@@ -56,6 +58,8 @@ VALUE_STRUCTS = frozenset(
     {"metadata", "spec", "status", "template", "strategy", "updateStrategy", "resources"}
 )
 MAX_MANAGER_LENGTH = 128
+MAX_UPDATE_MANAGERS = 10  # DefaultMaxUpdateManagers
+ANCIENT_CHANGES = "ancient-changes"
 
 
 class Identity(NamedTuple):
@@ -201,7 +205,7 @@ class FieldManager:
         if self.applied is not None:
             managers = self.applied
         else:
-            managers = self._updated(schema, old, new, built_in=built_in)
+            managers = _capped(self._updated(schema, old, new, built_in=built_in))
         encoded = encode(managers, before)
         if old is not None and _same_but_times(before, encoded, old, new):
             encoded = before
@@ -234,6 +238,29 @@ class FieldManager:
             same = previous is not None and previous.same_fields and changed <= previous.fields
             result[self.identity] = Entry(fields, objects.now(), new["apiVersion"], same)
         return result
+
+
+def _capped(managers: Managers) -> Managers:
+    """kube's capManagersManager: past 10 Update entries, the oldest merge into one
+    ``ancient-changes`` entry (with the time of the newest merged)."""
+    updaters = sorted(
+        (i for i in managers if i.operation == UPDATE),
+        key=lambda i: (managers[i].time, i.manager, i.subresource),
+    )
+    count, first = len(updaters), None
+    bucket = Identity(ANCIENT_CHANGES, UPDATE, "")
+    for identity in updaters:
+        if count <= MAX_UPDATE_MANAGERS:
+            break
+        if first is None or identity == bucket:
+            first = first or identity
+            continue
+        if bucket not in managers:
+            managers[bucket] = managers.pop(first)._replace(same_fields=False)
+        entry, held = managers.pop(identity), managers[bucket]
+        managers[bucket] = Entry(held.fields | entry.fields, entry.time, entry.api_version)
+        count -= 1
+    return managers
 
 
 def working_copy(obj: dict[str, Any]) -> dict[str, Any]:

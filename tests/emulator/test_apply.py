@@ -267,3 +267,26 @@ async def test_a_create_owns_what_go_s_empty_object_lacks(http):
     assert list(pod["f:containers"]) == ['k:{"name":"c"}']
     assert pod["f:containers"]['k:{"name":"c"}']["f:resources"] == {}
     assert owned["f:spec"]["f:updateStrategy"]["f:rollingUpdate"]["."] == {}
+
+
+async def test_a_conflict_names_list_items_by_their_keys(http):
+    await apply(http, f"{DS}/d", daemonset())
+    other = daemonset()
+    other["spec"]["template"]["spec"]["containers"][0]["image"] = "registry.example.com/x:2"
+    status, answer = await apply(http, f"{DS}/d", other, manager="ci")
+    assert status == 409
+    assert answer["message"] == (
+        'Apply failed with 1 conflict: conflict with "alice":'
+        ' .spec.template.spec.containers[name="c"].image'
+    )
+
+
+async def test_past_ten_updaters_the_oldest_become_ancient_changes(http):
+    await apply(http, f"{CM}/c", configmap(a="1"))
+    for n in range(11):
+        await http.patch(f"{CM}/c?fieldManager=m{n:02}", {"data": {f"k{n:02}": "x"}})
+    owners = fields(await http.get(f"{CM}/c"))
+    updaters = sorted(m for m, operation, _ in owners if operation == "Update")
+    assert updaters == ["ancient-changes"] + [f"m{n:02}" for n in range(2, 11)]
+    assert owners["ancient-changes", "Update", ""] == {"f:data": {"f:k00": {}, "f:k01": {}}}
+    assert ("alice", "Apply", "") in owners  # appliers are never merged
