@@ -101,8 +101,8 @@ def _children(
 
 
 def field_set(value: Any, schema: Schema, *, strict: bool = False) -> FieldSet:
-    """structured-merge-diff's ToFieldSet: leaves, list items, map entries that are not declared
-    struct fields, and null or empty maps."""
+    """structured-merge-diff's ToFieldSet: leaves (scalars, atomic lists and maps), list
+    items, and map entries that are not declared struct fields (an empty struct: nothing)."""
     found: FieldSet = set()
     _field_set(value, schema, (), found, strict)
     return found
@@ -117,7 +117,7 @@ def _field_set(value: Any, schema: Schema, path: Path, found: FieldSet, strict: 
     for element, child, sub, declared in children:
         inner = (*path, element)
         _field_set(child, sub, inner, found, strict)
-        if is_list or not declared or child is None or child == {}:
+        if is_list or not declared:
             found.add(inner)
 
 
@@ -153,33 +153,18 @@ def _compare(lhs: Any, rhs: Any, schema: Schema, path: Path, result: Comparison)
     if lhs == rhs:
         return  # nothing below differs (and equal values have equal shapes)
     left, right = _indexed(lhs, schema, path), _indexed(rhs, schema, path)
-    if (lhs is _MISSING or lhs is None) and right is not None:
-        left = {}  # a null container holds nothing (structured-merge-diff: null is a wildcard)
-    elif rhs is _MISSING and left is not None:
-        right = {}
-    mixed = lhs is not None and _MISSING not in (lhs, rhs)
-    mixed = mixed and isinstance(lhs, list) != isinstance(rhs, list)
-    if left is None or right is None or mixed:
-        if lhs is _MISSING:
-            result.added.add(path)
-        elif rhs is _MISSING:
-            result.removed.add(path)
-        elif lhs != rhs:
-            result.modified.add(path)
+    if lhs is None and right:
+        lhs, left = rhs[:0] if isinstance(rhs, list) else {}, {}  # null is a wildcard in SMD
+    if left is None or right is None or isinstance(lhs, list) != isinstance(rhs, list):
+        result.modified.add(path)  # a leaf, or a node whose shape changed
         return
     for element in {**left, **right}:
         child_l, sub = left.get(element, (_MISSING, listtypes.UNTYPED))
         child_r, sub = right.get(element, (_MISSING, sub))
         _compare(child_l, child_r, sub, (*path, element), result)
-    if lhs is _MISSING:
-        result.added.add(path)
-    elif rhs is _MISSING:
-        result.removed.add(path)
 
 
 def _indexed(value: Any, schema: Schema, path: Path) -> dict[str, tuple[Any, Schema]] | None:
-    if value is _MISSING:
-        return None
     children = _children(value, schema, path, False)
     if children is None:
         return None
