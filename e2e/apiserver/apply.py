@@ -32,7 +32,7 @@ from e2e.apiserver.fieldpath import FieldSet
 from e2e.apiserver.managedfields import EndpointFilter, FieldManager, applied, stripped
 from e2e.apiserver.resources import Resource
 from e2e.apiserver.store import Key
-from e2e.apiserver.structured import field_set
+from e2e.apiserver.structured import SchemaError, compare, field_set
 
 CONTENT_TYPE = "application/apply-patch+yaml"
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
@@ -149,14 +149,21 @@ def serve(
 
 
 def _last_applied_fields(live: dict[str, Any], schema: listtypes.Schema) -> FieldSet | None:
+    """kube's allowedConflictsFromLastApplied: the fields of the client-side apply's
+    annotation (of the live apiVersion) whose values the live object still holds."""
     text = (live.get("metadata", {}).get("annotations") or {}).get(LAST_APPLIED)
     try:
         last = json.loads(text) if text else None
     except ValueError:
         return None
-    if not isinstance(last, dict):
+    if not isinstance(last, dict) or last.get("apiVersion") != live.get("apiVersion"):
         return None
-    return field_set(stripped(last), schema)
+    try:
+        fields = field_set(stripped(last), schema, strict=True)
+    except SchemaError:
+        return None
+    differ = compare(stripped(last), stripped(live), schema)
+    return fields - differ.modified - differ.added - differ.removed
 
 
 def _last_applied(config: dict[str, Any]) -> str:

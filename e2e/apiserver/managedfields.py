@@ -324,7 +324,8 @@ def applied(
     its fields, remove the fields this manager applied before and no manager owns any more
     (``prune``), and take the changed fields from the others: a conflict (409) unless ``force``
     (or, for ``kubectl``, unless every conflict is a field of the client-side
-    last-applied-configuration, as kube's ``lastAppliedManager`` allows). Sets
+    last-applied-configuration that still holds the live value, as kube's
+    ``lastAppliedManager`` allows; the others are the conflicts reported). Sets
     ``writer.applied``; returns the merged object."""
     managers = decode(live.get("metadata", {}).get("managedFields"))
     identity = Identity(writer.manager, APPLY, writer.subresource)
@@ -352,12 +353,10 @@ def applied(
         if other != identity
         for path in sorted(entry.fields & taken)
     ]
-    if (
-        conflicts
-        and not force
-        and not (allowed is not None and all(c.path in allowed for c in conflicts))
-    ):
-        raise conflict_error(conflicts)
+    if conflicts and not force:
+        remaining = [c for c in conflicts if allowed is None or c.path not in allowed]
+        if remaining:
+            raise conflict_error(remaining)
     for other, entry in list(managers.items()):
         if other == identity:
             continue

@@ -249,10 +249,19 @@ async def test_kubectl_server_side_apply_keeps_the_last_applied_annotation_curre
     await http.create(CM, {**old, "metadata": {**old["metadata"]}})
     status, applied = await apply(http, f"{CM}/c", configmap(a="2"), manager="kubectl")
     assert status == 409  # "a" is the client-side create's, and not in its annotation
-    await http.patch(f"{CM}/c", {"metadata": {"annotations": {last: json.dumps(configmap(a="1"))}}})
-    status, applied = await apply(http, f"{CM}/c", configmap(a="2"), manager="kubectl")
+    await http.patch(
+        f"{CM}/c", {"metadata": {"annotations": {last: json.dumps(configmap(a="1", b="1"))}}}
+    )
+    # b was changed since by another writer: its live value is not the annotation's, so
+    # changing it is still a conflict (and only it is reported).
+    await http.patch(f"{CM}/c?fieldManager=editor", {"data": {"b": "2"}})
+    status, applied = await apply(http, f"{CM}/c", configmap(a="2", b="3"), manager="kubectl")
+    assert applied["message"] == (
+        'Apply failed with 1 conflict: conflict with "editor" using v1: .data.b'
+    )
+    status, applied = await apply(http, f"{CM}/c", configmap(a="2", b="2"), manager="kubectl")
     assert status == 200, applied
-    assert yaml.safe_load(applied["metadata"]["annotations"][last]) == configmap(a="2")
+    assert yaml.safe_load(applied["metadata"]["annotations"][last]) == configmap(a="2", b="2")
 
 
 async def test_a_create_owns_what_go_s_empty_object_lacks(http):
