@@ -135,6 +135,14 @@ async def test_server_side_apply_of_a_built_in_kind(binary, k8s, tmp_path: Path)
     port = managers(live)["kubectl", "Apply", ""]["f:spec"]["f:ports"]
     assert port == {'k:{"port":2055,"protocol":"TCP"}': {".": {}, "f:name": {}, "f:port": {}}}
     service["spec"]["ports"].append({"name": "ipfix", "port": 4739, "protocol": "UDP"})
+    # kubectl diff --server-side and --dry-run=server apply without storing anything.
+    diff = await kubectl("diff", "--server-side", "-f", "-", stdin=json.dumps(service))
+    assert diff.code == 1, diff.err  # 1: differences found
+    assert "+  - name: ipfix" in diff.out
+    dry = await kubectl(*SSA, "--dry-run=server", stdin=json.dumps(service))
+    assert dry.code == 0, dry.err
+    assert "serverside-applied (server dry run)" in dry.out
+    assert len(k8s.object("services", "ns", "s")["spec"]["ports"]) == 1
     added = await kubectl(*SSA, stdin=json.dumps(service))
     assert added.code == 0, added.err
     ports = k8s.object("services", "ns", "s")["spec"]["ports"]
