@@ -10,7 +10,7 @@ As kube-apiserver answers them (k8s.io/apiserver ``pkg/endpoints/handlers/patch.
   Required value: is required for apply patch``), ``?force=true`` takes conflicting fields
   over; ``force`` on any other patch is 422;
 * an absent object is created (201) from the configuration; ``/status`` of an absent one is 404;
-* the merge, ownership, pruning and conflicts are ``managedfields.applied``; the result then
+* the merge, ownership, pruning and conflicts are ``applying.applied``; the result then
   goes through the same write path as every other write (normalisation, defaults, validation,
   generation, no-op detection, watch events);
 * with manager ``kubectl`` (``kubectl apply --server-side``), an object that carries
@@ -27,9 +27,10 @@ import yaml
 
 from e2e.apiserver import listtypes
 from e2e.apiserver.api import Api
+from e2e.apiserver.applying import EndpointFilter, applied
 from e2e.apiserver.errors import ApiError, invalid, not_found
 from e2e.apiserver.fieldpath import FieldSet
-from e2e.apiserver.managedfields import EndpointFilter, FieldManager, applied, stripped
+from e2e.apiserver.managedfields import FieldManager, stripped
 from e2e.apiserver.resources import Resource
 from e2e.apiserver.store import Key
 from e2e.apiserver.structured import SchemaError, compare, field_set
