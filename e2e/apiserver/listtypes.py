@@ -82,10 +82,26 @@ def of_resource(resource: Resource, crds: Iterable[Mapping[str, Any]] = ()) -> S
     for crd in [*crds, *_repo_crds()]:
         schema = _crd_schema(crd, resource)
         if schema is not None:
-            properties = dict(schema.get("properties") or {})
-            properties["metadata"] = {"$ref": f"#/$defs/{OBJECT_META}"}
-            return {**schema, "properties": properties}
-    return {"properties": {"metadata": {"$ref": f"#/$defs/{OBJECT_META}"}}}
+            return _with_object_meta(schema)
+    return _with_object_meta(UNTYPED)
+
+
+_ROOTS: dict[int, tuple[Schema, Schema]] = {}
+
+
+def _with_object_meta(schema: Schema) -> Schema:
+    """A CRD's schema with ``metadata`` typed as ObjectMeta; the same dict for the same CRD
+    schema, so that ``node`` memoises it."""
+    hit = _ROOTS.get(id(schema))
+    if hit is not None and hit[0] is schema:
+        return hit[1]
+    properties = dict(schema.get("properties") or {})
+    properties["metadata"] = {"$ref": f"#/$defs/{OBJECT_META}"}
+    root = {**schema, "properties": properties}
+    if len(_ROOTS) > 1_000:
+        _ROOTS.clear()
+    _ROOTS[id(schema)] = (schema, root)
+    return root
 
 
 def _crd_schema(crd: Mapping[str, Any], resource: Resource) -> Schema | None:
@@ -153,3 +169,36 @@ def list_type(schema: Schema) -> ListType:
         merge_key = node.get("x-kubernetes-patch-merge-key")
         return ListType("map", (merge_key,)) if merge_key else ListType("set")
     return ListType("atomic")
+
+
+class Node(NamedTuple):
+    """What the typed walks ask of one schema node, resolved once."""
+
+    properties: Mapping[str, Schema]  # declared (named) fields
+    other: Schema  # the schema of undeclared keys (additionalProperties, else untyped)
+    leaf_object: bool  # an atomic map or struct, or an object where a list is declared
+    list_type: ListType
+    items: Schema
+
+
+_NODES: dict[int, tuple[Schema, Node]] = {}
+
+
+def node(schema: Schema) -> Node:
+    """``schema`` resolved, memoised by identity (schemas are never changed in place)."""
+    hit = _NODES.get(id(schema))
+    if hit is not None and hit[0] is schema:
+        return hit[1]
+    resolved = resolve(schema)
+    extra = resolved.get("additionalProperties")
+    found = Node(
+        resolved.get("properties") or {},
+        extra if isinstance(extra, dict) else UNTYPED,
+        is_atomic_map(resolved) or "items" in resolved,
+        list_type(resolved),
+        items(resolved),
+    )
+    if len(_NODES) > 100_000:  # CRD schemas come and go: keep the memo bounded
+        _NODES.clear()
+    _NODES[id(schema)] = (schema, found)
+    return found

@@ -33,18 +33,15 @@ _LEAF, _MAP, _LIST = "leaf", "map", "list"
 
 def _shape(value: Any, schema: Schema) -> str:
     if isinstance(value, dict):
-        node = listtypes.resolve(schema)
-        if listtypes.is_atomic_map(node) or "items" in node:
-            return _LEAF
-        return _MAP
+        return _LEAF if listtypes.node(schema).leaf_object else _MAP
     if isinstance(value, list):
-        return _LEAF if listtypes.list_type(schema).kind == "atomic" else _LIST
+        return _LEAF if listtypes.node(schema).list_type.kind == "atomic" else _LIST
     return _LEAF
 
 
 def _elements(items: list[Any], schema: Schema, path: Path, strict: bool) -> list[str] | None:
     """Each item's path element (None: not a valid keyed list, handled as atomic)."""
-    kind, keys = listtypes.list_type(schema)
+    kind, keys = listtypes.node(schema).list_type
     found = []
     for position, item in enumerate(items):
         if kind == "set":
@@ -81,10 +78,8 @@ def _children(
     """(element, child, its schema, declared field) for a granular node; None for a leaf."""
     shape = _shape(value, schema)
     if shape == _MAP:
-        node = listtypes.resolve(schema)
-        properties = node.get("properties") or {}
-        extra = node.get("additionalProperties")
-        other = extra if isinstance(extra, dict) else listtypes.UNTYPED
+        node = listtypes.node(schema)
+        properties, other = node.properties, node.other
         return [
             (f"f:{name}", child, properties[name], True)
             if name in properties
@@ -95,7 +90,7 @@ def _children(
         elements = _elements(value, schema, path, strict)
         if elements is None:
             return None
-        sub = listtypes.items(schema)
+        sub = listtypes.node(schema).items
         return [(e, item, sub, False) for e, item in zip(elements, value, strict=True)]
     return None
 
