@@ -12,11 +12,12 @@ import aiohttp.web
 import attrs
 import kmock
 
-from e2e.apiserver import paths, resources, selectors, views
+from e2e.apiserver import apply, paths, resources, selectors, views
 from e2e.apiserver.admission import Rule
 from e2e.apiserver.api import Api
 from e2e.apiserver.errors import ApiError, not_found
 from e2e.apiserver.faults import Call, Fault, Faults
+from e2e.apiserver.managedfields import FieldManager, manager_of
 from e2e.apiserver.objects import apply_patch
 from e2e.apiserver.resources import BY_PATH, SHORT_NAMES
 from e2e.apiserver.store import Key
@@ -159,6 +160,7 @@ class Emulator(kmock.KubernetesScaffold):
             raise ApiError(404, "the server could not find the requested resource")
         key: Key = (resource, namespace, name)
         dry = _dry_run(params)
+        writer = FieldManager(manager_of(params.get("fieldManager"), agent), subresource)
         if verb == "watch":
             return await views.watch(self.api, request, resource, request.namespace, name or None)
         if verb == "list":
@@ -174,23 +176,46 @@ class Emulator(kmock.KubernetesScaffold):
             if name:
                 raise ApiError(405, "POST is not allowed on a named object")
             return views.json_response(
-                self.api.create(resource, namespace, request.data, agent, dry_run=dry), 201
+                self.api.create(
+                    resource, namespace, request.data, agent, dry_run=dry, field_manager=writer
+                ),
+                201,
             )
         if verb == "update":
             body = request.data
             return views.json_response(
                 self.api.write(
-                    key, lambda _: body, subresource=subresource, agent=agent, dry_run=dry
+                    key,
+                    lambda _: body,
+                    subresource=subresource,
+                    agent=agent,
+                    dry_run=dry,
+                    field_manager=writer,
                 )
             )
         if verb == "patch":
             content_type = _header(request, "Content-Type") or "application/merge-patch+json"
+            is_apply = content_type.split(";", 1)[0].strip().lower() == apply.CONTENT_TYPE
+            apply.check_options(params, apply=is_apply)
+            if is_apply:
+                text = request.text or ""
+                answer, code = apply.serve(
+                    self.api, key, subresource, text, params, agent, dry_run=dry
+                )
+                return views.json_response(answer, code)
 
             def change(old: dict[str, Any]) -> dict[str, Any]:
                 return apply_patch(resource, old, request.data, content_type)
 
             return views.json_response(
-                self.api.write(key, change, subresource=subresource, agent=agent, dry_run=dry)
+                self.api.write(
+                    key,
+                    change,
+                    subresource=subresource,
+                    agent=agent,
+                    dry_run=dry,
+                    field_manager=writer,
+                )
             )
         if verb == "delete":
             last = self.api.delete(key, request.data, agent, dry_run=dry)
