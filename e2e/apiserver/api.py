@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from e2e.apiserver import admission, objects, services
+from e2e.apiserver import admission, crds, objects, services
 from e2e.apiserver.controllers import CLOUD_AGENT, GC_AGENT, Controllers
 from e2e.apiserver.errors import ApiError, already_exists, conflict, invalid, not_found
 from e2e.apiserver.resources import Resource
@@ -24,6 +24,8 @@ class Api:
         self.owner_reference_rules: list[admission.Rule] | None = None
         self.exempt_agents: tuple[str, ...] = ()
         self.controllers = Controllers(self)
+        self.crds = crds.Registry()  # what CRDs make served, and their schemas
+        crds.preinstall(self)
 
     # -- writes -------------------------------------------------------------------------------
 
@@ -186,7 +188,11 @@ class Api:
     def _check(
         self, resource: Resource, old: dict[str, Any] | None, new: dict[str, Any], agent: str
     ) -> None:
-        causes = objects.normalise(resource, old, new, self.allocator)
+        # Custom resources against their CRD (crds.py), and CRDs themselves.
+        causes: list[tuple[str, str] | tuple[str, str, str]] = [
+            *self.crds.admit(resource, old, new)
+        ]
+        causes += objects.normalise(resource, old, new, self.allocator)
         causes += admission.validate(resource, old, new)
         if causes:
             raise admission_error(resource, new["metadata"].get("name", ""), causes)
@@ -200,16 +206,22 @@ class Api:
         if key[0].kind == "Service":
             self.allocator.release(last)
         self.controllers.removed(last)
+        if crds.is_crd(key[0]):
+            crds.removed(self, last)
 
     def _after_write(
         self, resource: Resource, key: Key, old: dict[str, Any] | None, new: dict[str, Any]
     ) -> None:
         self.controllers.written(resource, key, old, new)
+        if crds.is_crd(resource):
+            crds.written(self, key, new)
 
     def close(self) -> None:
         self.controllers.close()
         self.store.close()
 
 
-def admission_error(resource: Resource, name: str, causes: list[tuple[str, str]]) -> ApiError:
+def admission_error(
+    resource: Resource, name: str, causes: "list[tuple[str, str] | tuple[str, str, str]]"
+) -> ApiError:
     return invalid(resource.kind, resource.qualified, name, causes)

@@ -1,0 +1,341 @@
+"""CustomResourceDefinitions as API objects, and what they make the emulator serve.
+
+A CRD written through ``apiextensions.k8s.io/v1 customresourcedefinitions`` (kubectl apply,
+Helm's ``crds/``) becomes, for each served version, a resource the emulator serves and
+validates against (schema, printer columns, short names, categories); its status gets
+``NamesAccepted`` and ``Established`` True, as the apiextensions-apiserver's naming and
+establishing controllers set them (a second write right after create or update). The
+FlowCollector CRD (crds/flowcollector.yaml) is installed when the emulator starts.
+
+Deleting a CRD deletes its custom resources at once (kube-apiserver's
+``customresourcecleanup.apiextensions.k8s.io`` finalizer waits for their finalizers; the
+emulator does not) and the kind stops being served (404).
+
+Custom resources are admitted as k8s.io/apiextensions-apiserver ``pkg/registry/customresource``
+does: pruning, defaulting and schema validation (``structural``), then the CEL rules
+(``cel``); unknown fields are refused (``fieldValidation=Strict``), reported in ``Warning``
+headers (``Warn``, the default) or dropped silently (``Ignore``).
+"""
+
+import copy
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+from e2e.apiserver import cel, context, resources, structural
+from e2e.apiserver.errors import ApiError
+from e2e.apiserver.resources import Resource
+from e2e.apiserver.store import Key
+
+if TYPE_CHECKING:
+    from e2e.apiserver.api import Api
+
+CRD_GROUP, CRD_PLURAL = "apiextensions.k8s.io", "customresourcedefinitions"
+DEFAULT_CRDS = (Path(__file__).resolve().parents[2] / "crds" / "flowcollector.yaml",)
+CONTROLLER_AGENT = "apiextensions-controller"
+
+
+@dataclass(frozen=True)
+class Served:
+    """One served version of a CRD."""
+
+    resource: Resource
+    schema: structural.Schema
+    columns: list[dict[str, Any]] = field(default_factory=list)
+    short_names: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    singular: str = ""
+    list_kind: str = ""
+    storage: bool = False
+
+
+def served_versions(crd: dict[str, Any]) -> list[Served]:
+    spec = crd.get("spec") or {}
+    names = spec.get("names") or {}
+    served = []
+    for version in spec.get("versions") or []:
+        if not version.get("served", True):
+            continue
+        subresources = version.get("subresources") or {}
+        resource = Resource(
+            str(spec.get("group", "")),
+            str(version.get("name", "")),
+            str(names.get("plural", "")),
+            str(names.get("kind", "")),
+            spec.get("scope", "Namespaced") == "Namespaced",
+            tuple(s for s in ("status", "scale") if s in subresources),
+        )
+        served.append(
+            Served(
+                resource,
+                ((version.get("schema") or {}).get("openAPIV3Schema")) or {},
+                list(version.get("additionalPrinterColumns") or []),
+                tuple(names.get("shortNames") or ()),
+                tuple(names.get("categories") or ()),
+                str(names.get("singular") or names.get("kind", "").lower()),
+                str(names.get("listKind") or f"{names.get('kind', '')}List"),
+                bool(version.get("storage")),
+            )
+        )
+    return served
+
+
+class Registry:
+    """The CRDs in force: group/version/plural -> what is served."""
+
+    def __init__(self) -> None:
+        self.served: dict[tuple[str, str, str], Served] = {}
+        self.by_crd: dict[str, list[tuple[str, str, str]]] = {}
+        self.on_change: list[Callable[[], None]] = []  # e.g. the discovery documents
+        self.cache: dict[str, Any] = {}  # documents built from what is served (openapi.py)
+
+    def lookup(self, group: str, version: str, plural: str) -> Resource | None:
+        """The resource a request path names: built-in kinds, and custom kinds while a CRD
+        serves them."""
+        custom = self.served.get((group, version, plural))
+        if custom is not None:
+            return custom.resource
+        builtin = resources.lookup(group, version, plural)
+        if builtin is None or builtin.custom:
+            return None
+        return builtin
+
+    def of(self, resource: Resource) -> Served | None:
+        return self.served.get((resource.group, resource.version, resource.plural))
+
+    def install(self, crd: dict[str, Any]) -> list[Served]:
+        """Serve what ``crd`` defines (replacing what it defined before)."""
+        self.remove(crd)
+        versions = served_versions(crd)
+        name = crd["metadata"]["name"]
+        self.by_crd[name] = []
+        for one in versions:
+            key = (one.resource.group, one.resource.version, one.resource.plural)
+            self.served[key] = one
+            self.by_crd[name].append(key)
+        self._changed()
+        return versions
+
+    def remove(self, crd: dict[str, Any]) -> list[Resource]:
+        keys = self.by_crd.pop(crd["metadata"]["name"], [])
+        gone = [self.served.pop(key).resource for key in keys]
+        if gone:
+            self._changed()
+        return gone
+
+    def _changed(self) -> None:
+        self.cache.clear()
+        for listener in self.on_change:
+            listener()
+
+    # -- admission of custom resources -----------------------------------------------------
+
+    def admit(
+        self, resource: Resource, old: dict[str, Any] | None, new: dict[str, Any]
+    ) -> list[structural.Cause]:
+        """Prune, default and validate ``new`` in place; the causes of a 422."""
+        served = self.of(resource)
+        if served is None:
+            if resource.kind == "CustomResourceDefinition":
+                return validate_crd(new)
+            return []
+        request = context.current()
+        dropped = structural.prune_object(new, served.schema)
+        if dropped and request.field_validation == "Strict":
+            raise strict_error(resource, new, dropped, request.verb)
+        if dropped and request.field_validation != "Ignore":
+            request.warnings += [f'unknown field "{path}"' for path in dropped]
+        structural.default(new, served.schema)
+        causes = structural.validate_object(new, served.schema)
+        if old is not None:
+            causes = _ratchet(causes, old, new)
+        if any(reason == "FieldValueTypeInvalid" for _, reason, _ in causes):
+            return causes
+        rules = cel.check(served.schema, _without_metadata(new), _without_metadata(old))
+        return causes + (_ratchet(rules, old, new) if old is not None else rules)
+
+
+def _without_metadata(obj: dict[str, Any] | None) -> Any:
+    if obj is None:
+        return cel._MISSING
+    return {k: v for k, v in obj.items() if k not in ("metadata",)}
+
+
+def _ratchet(
+    causes: list[structural.Cause], old: dict[str, Any], new: dict[str, Any]
+) -> list[structural.Cause]:
+    """CRDValidationRatcheting (on by default since v1.30): an update keeps a value that was
+    already invalid, where the value did not change."""
+    return [c for c in causes if _at(old, c[0]) is _ABSENT or _at(old, c[0]) != _at(new, c[0])]
+
+
+_ABSENT = object()
+
+
+def _at(obj: Any, path: str) -> Any:
+    current = obj
+    for part in path.replace("[", ".[").split("."):
+        if not part:
+            continue
+        if part.startswith("["):
+            index = int(part[1:-1]) if part[1:-1].isdigit() else -1
+            if not isinstance(current, list) or not 0 <= index < len(current):
+                return _ABSENT
+            current = current[index]
+        elif isinstance(current, dict) and part in current:
+            current = current[part]
+        else:
+            return _ABSENT
+    return current
+
+
+def strict_error(
+    resource: Resource, new: dict[str, Any], dropped: list[str], verb: str
+) -> ApiError:
+    """``fieldValidation=Strict`` and unknown fields: 400 on create and update (a strict
+    decoding error of the body), 422 on patch (patch.go: ``field.Invalid(patch, ...)``)."""
+    unknown = ", ".join(f'unknown field "{path}"' for path in dropped)
+    if verb == "patch":
+        shown = json.dumps(new, sort_keys=True, separators=(",", ":"))
+        message = f"Invalid value: {json.dumps(shown)}: strict decoding error: {unknown}"
+        return ApiError(
+            422,
+            f' "" is invalid: patch: {message}',
+            details={
+                "causes": [{"reason": "FieldValueInvalid", "message": message, "field": "patch"}]
+            },
+        )
+    return ApiError(
+        400,
+        f'{resource.kind} in version "{resource.version}" cannot be handled as a'
+        f" {resource.kind}: strict decoding error: {unknown}",
+    )
+
+
+def validate_crd(crd: dict[str, Any]) -> list[structural.Cause]:
+    """The checks of a CRD that would otherwise serve nonsense (apiextensions validation.go)."""
+    spec = crd.get("spec") or {}
+    names = spec.get("names") or {}
+    causes: list[structural.Cause] = []
+    wanted = f"{names.get('plural', '')}.{spec.get('group', '')}"
+    name = (crd.get("metadata") or {}).get("name", "")
+    if name != wanted:
+        causes.append(
+            (
+                "metadata.name",
+                "FieldValueInvalid",
+                f'Invalid value: "{name}": must be spec.names.plural+"."+spec.group',
+            )
+        )
+    for key in ("plural", "kind"):
+        if not names.get(key):
+            causes.append((f"spec.names.{key}", "FieldValueRequired", "Required value"))
+    versions = spec.get("versions") or []
+    if not versions:
+        causes.append(
+            (
+                "spec.versions",
+                "FieldValueInvalid",
+                "Invalid value: null: must have exactly one version marked as storage version",
+            )
+        )
+    elif sum(1 for v in versions if v.get("storage")) != 1:
+        causes.append(
+            (
+                "spec.versions",
+                "FieldValueInvalid",
+                f"Invalid value: {structural.go_value(versions)}: must have exactly one version"
+                " marked as storage version",
+            )
+        )
+    return causes
+
+
+def established(crd: dict[str, Any], now: str) -> dict[str, Any]:
+    """The status the naming and establishing controllers give an accepted CRD."""
+    spec = crd.get("spec") or {}
+    old = {c.get("type"): c for c in (crd.get("status") or {}).get("conditions") or []}
+
+    def condition(kind: str, reason: str, message: str) -> dict[str, Any]:
+        before = old.get(kind)
+        if before and before.get("status") == "True" and before.get("reason") == reason:
+            return dict(before)
+        return {
+            "type": kind,
+            "status": "True",
+            "lastTransitionTime": now,
+            "reason": reason,
+            "message": message,
+        }
+
+    names = copy.deepcopy(spec.get("names") or {})
+    names.setdefault("singular", str(names.get("kind", "")).lower())
+    names.setdefault("listKind", f"{names.get('kind', '')}List")
+    stored = list((crd.get("status") or {}).get("storedVersions") or [])
+    for version in spec.get("versions") or []:
+        if version.get("storage") and version.get("name") not in stored:
+            stored.append(version["name"])
+    return {
+        "conditions": [
+            condition("NamesAccepted", "NoConflicts", "no conflicts found"),
+            condition(
+                "Established", "InitialNamesAccepted", "the initial names have been accepted"
+            ),
+        ],
+        "acceptedNames": names,
+        "storedVersions": stored,
+    }
+
+
+def is_crd(resource: Resource) -> bool:
+    return (resource.group, resource.plural) == (CRD_GROUP, CRD_PLURAL)
+
+
+def written(api: "Api", key: Key, new: dict[str, Any]) -> None:
+    """A CRD was created or updated: serve it, default what is stored (kube-apiserver defaults
+    on read), and set its status as the controllers do."""
+    from e2e.apiserver import objects  # noqa: PLC0415 (objects imports resources only)
+
+    if new["metadata"].get("deletionTimestamp"):
+        return
+    for one in api.crds.install(new):
+        for stored_key, obj in list(api.store.objects.items()):
+            if (
+                stored_key[0].group == one.resource.group
+                and stored_key[0].plural == one.resource.plural
+            ):
+                defaulted = copy.deepcopy(obj)
+                structural.default(defaulted, one.schema)
+                if defaulted != obj:
+                    api.store.objects[stored_key] = defaulted
+    status = established(new, objects.now())
+    if new.get("status") == status:
+        return
+
+    def set_status(current: dict[str, Any]) -> dict[str, Any]:
+        current["status"] = status
+        return current
+
+    api.write(key, set_status, subresource="status", agent=CONTROLLER_AGENT)
+
+
+def removed(api: "Api", crd: dict[str, Any]) -> None:
+    """A CRD is gone: its custom resources go too, and its kinds are no longer served."""
+    for resource in api.crds.remove(crd):
+        for key, obj in list(api.store.objects.items()):
+            if key[0].group == resource.group and key[0].plural == resource.plural:
+                gone = copy.deepcopy(obj)
+                gone["metadata"]["resourceVersion"] = api.store.bump()
+                api._remove(key, gone)  # noqa: SLF001 (the API's own removal, GC included)
+
+
+def preinstall(api: "Api") -> None:
+    """The CRDs served from the start (crds/flowcollector.yaml)."""
+    crd_resource = resources.lookup(CRD_GROUP, "v1", CRD_PLURAL)
+    assert crd_resource is not None
+    for path in DEFAULT_CRDS:
+        api.create(crd_resource, "", yaml.safe_load(path.read_text()), CONTROLLER_AGENT)
