@@ -23,6 +23,9 @@ import functools
 from typing import Any
 
 import celpy
+from celpy.adapter import json_to_cel
+from celpy.celparser import CELParseError
+from celpy.evaluation import CELEvalError
 
 from e2e.apiserver.structural import Cause, Schema, join
 
@@ -84,9 +87,9 @@ def _rule(rule: dict[str, Any], schema: Schema, new: Any, old: Any, path: str) -
     transition = "oldSelf" in text
     if transition and old is _MISSING:
         return None
-    activation = {"self": celpy.json_to_cel(new)}
+    activation = {"self": json_to_cel(new)}
     if transition:
-        activation["oldSelf"] = celpy.json_to_cel(old)
+        activation["oldSelf"] = json_to_cel(old)
     where = path
     if rule.get("fieldPath"):
         where = path + str(rule["fieldPath"])
@@ -94,11 +97,11 @@ def _rule(rule: dict[str, Any], schema: Schema, new: Any, old: Any, path: str) -
     reason = reason if reason in _REASONS else "FieldValueInvalid"
     try:
         result = program(text).evaluate(activation)
-    except celpy.CELEvalError as error:
+    except CELEvalError as error:
         result = error
-    except celpy.CELParseError as error:
+    except CELParseError as error:
         return (where or "<nil>", "FieldValueInvalid", f"rule compile error: {error}")
-    if isinstance(result, celpy.CELEvalError):
+    if isinstance(result, CELEvalError):
         message = f"{_shown_type(schema)}: {_message(rule, activation)}: {result.args[0]}"
         return (where or "<nil>", "FieldValueInvalid", f"Invalid value: {message}")
     if bool(result):
@@ -118,7 +121,7 @@ def _message(rule: dict[str, Any], activation: dict[str, Any]) -> str:
     if expression:
         try:
             value = program(str(expression)).evaluate(activation)
-        except (celpy.CELEvalError, celpy.CELParseError):
+        except (CELEvalError, CELParseError):
             value = None
         if isinstance(value, str) and value.strip():
             return str(value)

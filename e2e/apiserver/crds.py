@@ -298,7 +298,7 @@ def is_crd(resource: Resource) -> bool:
 def written(api: "Api", key: Key, new: dict[str, Any]) -> None:
     """A CRD was created or updated: serve it, default what is stored (kube-apiserver defaults
     on read), and set its status as the controllers do."""
-    from e2e.apiserver import objects  # noqa: PLC0415 (objects imports resources only)
+    from e2e.apiserver import objects
 
     if new["metadata"].get("deletionTimestamp"):
         return
@@ -330,7 +330,7 @@ def removed(api: "Api", crd: dict[str, Any]) -> None:
             if key[0].group == resource.group and key[0].plural == resource.plural:
                 gone = copy.deepcopy(obj)
                 gone["metadata"]["resourceVersion"] = api.store.bump()
-                api._remove(key, gone)  # noqa: SLF001 (the API's own removal, GC included)
+                api._remove(key, gone)
 
 
 def preinstall(api: "Api") -> None:

@@ -99,10 +99,7 @@ def invalid(
     holds the field, the message without it (field.Error.ErrorBody) and the error type."""
     group = qualified.split(".", 1)[1] if "." in qualified else ""
     shown = f"{kind}.{group}" if group else kind
-    typed = [
-        (c[0], c[1], c[2]) if len(c) == 3 else (c[0], cause_type(c[1]), c[1])  # noqa: PLR2004
-        for c in causes
-    ]
+    typed = [(c[0], c[1], c[2]) if len(c) == 3 else (c[0], cause_type(c[1]), c[1]) for c in causes]
     text = ", ".join(f"{field}: {message}" for field, _, message in typed)
     prefix = "[" if len(causes) > 1 else ""
     suffix = "]" if len(causes) > 1 else ""

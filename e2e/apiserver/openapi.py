@@ -353,7 +353,7 @@ def _v3_schema(node: Any) -> Any:
         return [_v3_schema(item) for item in node]
     if not isinstance(node, dict):
         return node
-    out = {}
+    out: dict[str, Any] = {}
     for key, value in node.items():
         if key == "properties" and isinstance(value, dict):
             out[key] = {k: _v3_schema(v) for k, v in value.items()}

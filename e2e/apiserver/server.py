@@ -12,7 +12,7 @@ import aiohttp.web
 import attrs
 import kmock
 
-from e2e.apiserver import context, openapi, paths, resources, selectors, views
+from e2e.apiserver import context, openapi, paths, selectors, views
 from e2e.apiserver.admission import Rule
 from e2e.apiserver.api import Api
 from e2e.apiserver.errors import ApiError, not_found

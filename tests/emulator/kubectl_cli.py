@@ -51,6 +51,8 @@ class Kubectl:
 def versions() -> list[object]:
     """pytest params: the edge versions, or one skipped param saying why."""
     if not EDGES:
-        reason = f"no versioned kubectl in {SDK}" + ("" if shutil.which("kubectl") else " nor on PATH")
+        reason = f"no versioned kubectl in {SDK}" + (
+            "" if shutil.which("kubectl") else " nor on PATH"
+        )
         return [pytest.param(None, marks=pytest.mark.skip(reason=reason), id="no-kubectl")]
     return [pytest.param(path, id=path.name) for path in EDGES]

@@ -1,6 +1,6 @@
 """OwnerReferencesPermissionEnforcement, as OpenShift enables it by default."""
 
-from tests.emulator.conftest import flowcollector, CM, FC
+from tests.emulator.conftest import CM, FC, flowcollector
 
 OPERATOR = "flowkeeper-operator/0.1"
 OWNS_CHILDREN = {

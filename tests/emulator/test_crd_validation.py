@@ -9,7 +9,9 @@ import yaml
 from e2e.apiserver import cel
 from tests.emulator.conftest import FC, flowcollector
 
-CRD = yaml.safe_load((Path(__file__).resolve().parents[2] / "crds" / "flowcollector.yaml").read_text())
+CRD = yaml.safe_load(
+    (Path(__file__).resolve().parents[2] / "crds" / "flowcollector.yaml").read_text()
+)
 SCHEMA = CRD["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
 
 
@@ -25,7 +27,8 @@ async def refused(http, body, path=FC, method="POST", content_type="application/
         (
             {"listeners": [{"name": "a", "protocol": "netflow", "port": 70000}]},
             "spec.listeners[0].port",
-            "Invalid value: 70000: spec.listeners[0].port in body should be less than or equal to 65535",
+            "Invalid value: 70000: spec.listeners[0].port in body should be less than or equal"
+            " to 65535",
         ),
         (
             {"listeners": [{"name": "a", "protocol": "netflow", "port": 0}]},
@@ -35,7 +38,8 @@ async def refused(http, body, path=FC, method="POST", content_type="application/
         (
             {"listeners": [{"name": "a", "protocol": "netflow", "port": "2055"}]},
             "spec.listeners[0].port",
-            'Invalid value: "2055": spec.listeners[0].port in body must be of type integer: "string"',
+            'Invalid value: "2055": spec.listeners[0].port in body must be of type integer:'
+            ' "string"',
         ),
         (
             {"imagePullPolicy": "Sometimes"},
@@ -43,17 +47,29 @@ async def refused(http, body, path=FC, method="POST", content_type="application/
             'Unsupported value: "Sometimes": supported values: "Always", "IfNotPresent", "Never"',
         ),
         ({"image": "x" * 513}, "spec.image", "Too long: may not be longer than 512"),
-        ({"image": ""}, "spec.image", 'Invalid value: "": spec.image in body should be at least 1 chars long'),
+        (
+            {"image": ""},
+            "spec.image",
+            'Invalid value: "": spec.image in body should be at least 1 chars long',
+        ),
         (
             {"nats": {"url": "http://nats:4222"}},
             "spec.nats.url",
-            "Invalid value: \"http://nats:4222\": spec.nats.url in body should match"
+            'Invalid value: "http://nats:4222": spec.nats.url in body should match'
             " '^(nats|tls|ws|wss)://[^\\s]+$'",
         ),
         ({"nats": {}}, "spec.nats.url", "Required value"),
-        ({"listeners": []}, "spec.listeners", "Invalid value: 0: spec.listeners in body should have at least 1 items"),
         (
-            {"listeners": [{"name": f"l{i}", "protocol": "sflow", "port": 1000 + i} for i in range(17)]},
+            {"listeners": []},
+            "spec.listeners",
+            "Invalid value: 0: spec.listeners in body should have at least 1 items",
+        ),
+        (
+            {
+                "listeners": [
+                    {"name": f"l{i}", "protocol": "sflow", "port": 1000 + i} for i in range(17)
+                ]
+            },
             "spec.listeners",
             "Too many: 17: must have at most 16 items",
         ),
@@ -67,7 +83,7 @@ async def refused(http, body, path=FC, method="POST", content_type="application/
         (
             {"resources": {"limits": {"cpu": True}}},
             "spec.resources.limits.cpu",
-            'Invalid value: true: spec.resources.limits.cpu in body must be of type integer or'
+            "Invalid value: true: spec.resources.limits.cpu in body must be of type integer or"
             ' string: "boolean"',
         ),
     ],
@@ -125,7 +141,8 @@ async def test_required_fields_and_metadata_name(http):
         (
             {"service": {"type": "NodePort", "loadBalancerIP": "10.0.0.1"}},
             "spec.service.loadBalancerIP",
-            'Invalid value: "object": spec.service.loadBalancerIP needs spec.service.type LoadBalancer',
+            'Invalid value: "object": spec.service.loadBalancerIP needs spec.service.type'
+            " LoadBalancer",
         ),
     ],
 )
@@ -155,7 +172,11 @@ def test_cel_python_compiles_every_rule_of_the_crd():
 def test_a_kubernetes_cel_library_function_is_a_runtime_error_here():
     """Not supported by cel-python: the Kubernetes CEL libraries (isSorted, url, quantity...).
     The emulator answers the cause kube-apiserver gives a rule that fails at run time."""
-    schema = {"type": "array", "items": {"type": "integer"}, "x-kubernetes-validations": [{"rule": "self.isSorted()"}]}
+    schema = {
+        "type": "array",
+        "items": {"type": "integer"},
+        "x-kubernetes-validations": [{"rule": "self.isSorted()"}],
+    }
     [(field, reason, message)] = cel.check(schema, [2, 1], path="spec.x")
     assert (field, reason) == ("spec.x", "FieldValueInvalid")
     assert message.startswith('Invalid value: "array": failed rule: self.isSorted(): ')
@@ -163,9 +184,13 @@ def test_a_kubernetes_cel_library_function_is_a_runtime_error_here():
 
 async def test_cel_runs_after_defaults_and_not_on_type_errors(http):
     # metrics defaults to {enabled: true, port: 50046}: a listener on 50046 breaks the rule.
-    causes, _ = await refused(http, flowcollector(listeners=[{"name": "a", "protocol": "netflow", "port": 50046}]))
+    causes, _ = await refused(
+        http, flowcollector(listeners=[{"name": "a", "protocol": "netflow", "port": 50046}])
+    )
     assert any(field == "spec.metrics.port" for field, _ in causes)
-    causes, _ = await refused(http, flowcollector(listeners=[{"name": "metrics", "protocol": "netflow", "port": "x"}]))
+    causes, _ = await refused(
+        http, flowcollector(listeners=[{"name": "metrics", "protocol": "netflow", "port": "x"}])
+    )
     assert all("reserved" not in message for _, message in causes)  # hasBlockingErr
 
 
@@ -181,7 +206,11 @@ async def test_defaults_on_create_and_on_every_write(http):
     assert patched["spec"]["imagePullPolicy"] == "IfNotPresent"
     assert patched["metadata"]["resourceVersion"] == created["metadata"]["resourceVersion"]
     templated = await http.patch(f"{FC}/fc", {"spec": {"templateStore": {"kvBucket": "b"}}})
-    assert templated["spec"]["templateStore"] == {"kvBucket": "b", "kvHistory": 1, "kvTtlSeconds": 0}
+    assert templated["spec"]["templateStore"] == {
+        "kvBucket": "b",
+        "kvHistory": 1,
+        "kvTtlSeconds": 0,
+    }
 
 
 async def test_unknown_fields_strict_warn_ignore(http):
@@ -199,7 +228,12 @@ async def test_unknown_fields_strict_warn_ignore(http):
         '299 - "unknown field \\"spec.bogus\\""',
     ]
     assert "bogus" not in created["spec"]
-    status, answer = await http.call("PATCH", f"{FC}/fc?fieldValidation=Strict", {"spec": {"more": 1}}, "application/merge-patch+json")
+    status, answer = await http.call(
+        "PATCH",
+        f"{FC}/fc?fieldValidation=Strict",
+        {"spec": {"more": 1}},
+        "application/merge-patch+json",
+    )
     assert (status, answer["reason"]) == (422, "Invalid")
     [cause] = answer["details"]["causes"]
     assert cause["field"] == "patch"
@@ -219,10 +253,24 @@ async def test_status_conditions_are_a_list_map(http):
         "message": "",
         "lastTransitionTime": "2026-01-02T03:04:05Z",
     }
-    causes, _ = await refused(http, {"status": {"conditions": [condition, condition]}}, f"{FC}/fc/status", "PATCH", "application/merge-patch+json")
-    assert causes == {("status.conditions[1]", 'Duplicate value: map[string]interface {}{"type":"Ready"}')}
+    causes, _ = await refused(
+        http,
+        {"status": {"conditions": [condition, condition]}},
+        f"{FC}/fc/status",
+        "PATCH",
+        "application/merge-patch+json",
+    )
+    assert causes == {
+        ("status.conditions[1]", 'Duplicate value: map[string]interface {}{"type":"Ready"}')
+    }
     bad_time = {**condition, "lastTransitionTime": "yesterday"}
-    causes, _ = await refused(http, {"status": {"conditions": [bad_time]}}, f"{FC}/fc/status", "PATCH", "application/merge-patch+json")
+    causes, _ = await refused(
+        http,
+        {"status": {"conditions": [bad_time]}},
+        f"{FC}/fc/status",
+        "PATCH",
+        "application/merge-patch+json",
+    )
     assert (
         "status.conditions[0].lastTransitionTime",
         'Invalid value: "yesterday": status.conditions[0].lastTransitionTime in body must be of'
@@ -231,7 +279,9 @@ async def test_status_conditions_are_a_list_map(http):
 
 
 async def test_preserved_and_null_fields(http):
-    created = await http.create(FC, flowcollector(config={"any": {"thing": [1]}}, affinity={"x": 1}, priorityClassName=None))
+    created = await http.create(
+        FC, flowcollector(config={"any": {"thing": [1]}}, affinity={"x": 1}, priorityClassName=None)
+    )
     assert created["spec"]["config"] == {"any": {"thing": [1]}}
     assert created["spec"]["affinity"] == {"x": 1}
     assert "priorityClassName" not in created["spec"]  # a non-nullable null is dropped
@@ -245,5 +295,7 @@ async def test_an_unchanged_invalid_value_ratchets(http, k8s):
     stored = {**created, "spec": {**created["spec"], "image": "x" * 600}}
     k8s.api.store.objects[key] = stored
     await http.patch(f"{FC}/fc", {"metadata": {"labels": {"a": "b"}}})
-    causes, _ = await refused(http, {"spec": {"image": "y" * 601}}, f"{FC}/fc", "PATCH", "application/merge-patch+json")
+    causes, _ = await refused(
+        http, {"spec": {"image": "y" * 601}}, f"{FC}/fc", "PATCH", "application/merge-patch+json"
+    )
     assert causes == {("spec.image", "Too long: may not be longer than 512")}

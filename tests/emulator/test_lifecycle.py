@@ -4,7 +4,7 @@ import asyncio
 
 from e2e.cluster import eventually
 from e2e.emulator import LB_CLEANUP_FINALIZER
-from tests.emulator.conftest import flowcollector, CM, FC, SVC, service
+from tests.emulator.conftest import CM, FC, SVC, flowcollector, service
 
 
 def owned_by(owner, **extra):

@@ -83,10 +83,12 @@ async def test_explain_reads_the_crd_and_builtin_docs(kubectl):
 def test_v2_protobuf_decodes_as_gnostic_document():
     """The protobuf answer decodes with the protobuf library, field for field."""
     descriptor = pytest.importorskip("google.protobuf.descriptor_pb2")
-    from google.protobuf import descriptor_pool, message_factory  # noqa: PLC0415
+    from google.protobuf import descriptor_pool, message_factory
 
     # A hand-built subset of gnostic's openapi.v2 messages (numbers from OpenAPIv2.proto).
-    file = descriptor.FileDescriptorProto(name="subset.proto", package="openapi.v2", syntax="proto3")
+    file = descriptor.FileDescriptorProto(
+        name="subset.proto", package="openapi.v2", syntax="proto3"
+    )
 
     def message(name, *fields):
         msg = file.message_type.add(name=name)

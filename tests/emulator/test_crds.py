@@ -1,0 +1,198 @@
+"""CustomResourceDefinitions as API objects: what they define is served and validated."""
+
+import copy
+
+import pytest
+import yaml
+
+from tests.emulator.kubectl_cli import Kubectl, versions
+
+CRDS = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
+WIDGETS = "/apis/example.com/v1/namespaces/ns/widgets"
+MERGE = "application/merge-patch+json"
+WIDGET_CRD = {
+    "apiVersion": "apiextensions.k8s.io/v1",
+    "kind": "CustomResourceDefinition",
+    "metadata": {"name": "widgets.example.com"},
+    "spec": {
+        "group": "example.com",
+        "scope": "Namespaced",
+        "names": {
+            "plural": "widgets",
+            "singular": "widget",
+            "kind": "Widget",
+            "shortNames": ["wg"],
+        },
+        "versions": [
+            {
+                "name": "v1",
+                "served": True,
+                "storage": True,
+                "subresources": {"status": {}},
+                "schema": {
+                    "openAPIV3Schema": {
+                        "type": "object",
+                        "properties": {
+                            "spec": {
+                                "type": "object",
+                                "properties": {
+                                    "size": {
+                                        "type": "integer",
+                                        "x-kubernetes-validations": [
+                                            {
+                                                "rule": "self >= oldSelf",
+                                                "messageExpression": (
+                                                    "'size may not shrink from ' + string(oldSelf)"
+                                                ),
+                                            }
+                                        ],
+                                    },
+                                    "tags": {
+                                        "type": "array",
+                                        "items": {"type": "string"},
+                                        "x-kubernetes-list-type": "set",
+                                    },
+                                    "port": {"x-kubernetes-int-or-string": True},
+                                    "note": {"type": "string", "nullable": True},
+                                },
+                            }
+                        },
+                    }
+                },
+            }
+        ],
+    },
+}
+
+
+async def established(http, name):
+    crd = await http.get(f"{CRDS}/{name}")
+    return {c["type"]: c["status"] for c in crd["status"]["conditions"]}
+
+
+async def test_the_flowcollector_crd_is_installed_and_established(http):
+    listed = await http.get(CRDS)
+    assert [i["metadata"]["name"] for i in listed["items"]] == [
+        "flowcollectors.flows.flowkeeper.dev"
+    ]
+    assert await established(http, "flowcollectors.flows.flowkeeper.dev") == {
+        "NamesAccepted": "True",
+        "Established": "True",
+    }
+
+
+async def test_a_created_crd_is_served_and_validates(http):
+    created = await http.create(CRDS, WIDGET_CRD)
+    assert created["metadata"]["generation"] == 1
+    assert await established(http, "widgets.example.com") == {
+        "NamesAccepted": "True",
+        "Established": "True",
+    }
+    crd = await http.get(f"{CRDS}/widgets.example.com")
+    assert crd["status"]["acceptedNames"]["listKind"] == "WidgetList"
+    assert crd["status"]["storedVersions"] == ["v1"]
+    discovery = await http.get("/apis/example.com/v1")
+    [widgets] = [r for r in discovery["resources"] if r["name"] == "widgets"]
+    assert (widgets["kind"], widgets["shortNames"]) == ("Widget", ["wg"])
+    body = {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}}
+    widget = await http.create(WIDGETS, {**body, "spec": {"size": 2, "port": "http", "note": None}})
+    assert widget["spec"] == {"size": 2, "port": "http", "note": None}
+    assert widget["metadata"]["generation"] == 1
+    # A transition rule (oldSelf) holds on update, with its messageExpression.
+    status, answer = await http.call("PATCH", f"{WIDGETS}/w", {"spec": {"size": 1}}, MERGE)
+    assert status == 422, answer
+    assert answer["details"]["causes"] == [
+        {
+            "reason": "FieldValueInvalid",
+            "message": 'Invalid value: "integer": size may not shrink from 2',
+            "field": "spec.size",
+        }
+    ]
+    status, answer = await http.call(
+        "POST",
+        WIDGETS,
+        {**body, "metadata": {"name": "v"}, "spec": {"tags": ["a", "a"], "port": 1.5}},
+    )
+    assert status == 422
+    assert {(c["field"], c["message"]) for c in answer["details"]["causes"]} == {
+        ("spec.tags[1]", 'Duplicate value: "a"'),
+        (
+            "spec.port",
+            'Invalid value: 1.5: spec.port in body must be of type integer or string: "number"',
+        ),
+    }
+
+
+async def test_a_crd_update_changes_what_is_served(http):
+    await http.create(CRDS, WIDGET_CRD)
+    body = {
+        "apiVersion": "example.com/v1",
+        "kind": "Widget",
+        "metadata": {"name": "w"},
+        "spec": {"size": 1},
+    }
+    await http.create(WIDGETS, body)
+    changed = copy.deepcopy(WIDGET_CRD["spec"])
+    properties = changed["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"][
+        "properties"
+    ]
+    properties["color"] = {"type": "string", "default": "blue", "enum": ["blue", "red"]}
+    patched = await http.patch(f"{CRDS}/widgets.example.com", {"spec": changed})
+    assert patched["metadata"]["generation"] == 2
+    # Defaults apply to what is stored (kube-apiserver defaults on read) and to new writes.
+    assert (await http.get(f"{WIDGETS}/w"))["spec"]["color"] == "blue"
+    status, answer = await http.call("PATCH", f"{WIDGETS}/w", {"spec": {"color": "green"}}, MERGE)
+    assert status == 422, answer
+
+
+async def test_deleting_a_crd_deletes_its_resources_and_stops_serving_them(http, k8s):
+    await http.create(CRDS, WIDGET_CRD)
+    body = {
+        "apiVersion": "example.com/v1",
+        "kind": "Widget",
+        "metadata": {"name": "w", "finalizers": ["x/y"]},
+    }
+    await http.create(WIDGETS, body)
+    await http.ok("DELETE", f"{CRDS}/widgets.example.com")
+    assert k8s.object("widgets", "ns", "w") is None
+    status, _ = await http.call("GET", f"{WIDGETS}/w")
+    assert status == 404
+    status, _ = await http.call("GET", f"{CRDS}/widgets.example.com")
+    assert status == 404
+
+
+async def test_a_crd_named_unlike_its_resource_is_refused(http):
+    bad = copy.deepcopy(WIDGET_CRD)
+    bad["metadata"]["name"] = "gadgets.example.com"
+    status, answer = await http.call("POST", CRDS, bad)
+    assert status == 422
+    assert answer["details"]["causes"][0]["field"] == "metadata.name"
+
+
+@pytest.fixture(params=versions())
+def kubectl(request, k8s, tmp_path):
+    assert k8s.kubeconfig is not None
+    return Kubectl(request.param, k8s.kubeconfig, tmp_path / "home")
+
+
+async def test_kubectl_waits_for_established_and_uses_a_new_kind(kubectl):
+    waited = await kubectl(
+        "wait",
+        "--for=condition=Established",
+        "--timeout=10s",
+        "customresourcedefinitions/flowcollectors.flows.flowkeeper.dev",
+    )
+    assert waited.code == 0, waited.err
+
+    applied = await kubectl("apply", "-f", "-", stdin=yaml.safe_dump(WIDGET_CRD))
+    assert applied.code == 0, applied.err
+    widget = (
+        "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w, namespace: ns}\n"
+        "spec: {size: 3, unknown: 1}\n"
+    )
+    refused = await kubectl("apply", "-f", "-", stdin=widget)
+    assert 'unknown field "spec.unknown"' in refused.err
+    created = await kubectl("apply", "-f", "-", stdin=widget.replace(", unknown: 1", ""))
+    assert created.code == 0, created.err
+    got = await kubectl("get", "wg", "w", "-n", "ns", "-o", "jsonpath={.spec.size}")
+    assert (got.code, got.out) == (0, "3")
