@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from e2e.apiserver import cel, context, resources, structural
+from e2e.apiserver import builtin_fields, cel, context, resources, structural
 from e2e.apiserver.errors import ApiError
 from e2e.apiserver.resources import Resource
 from e2e.apiserver.store import Key
@@ -140,15 +140,9 @@ class Registry:
         """Prune, default and validate ``new`` in place; the causes of a 422."""
         served = self.of(resource)
         if served is None:
-            if resource.kind == "CustomResourceDefinition":
-                return validate_crd(new)
-            return []
-        request = context.current()
-        dropped = structural.prune_object(new, served.schema)
-        if dropped and request.field_validation == "Strict":
-            raise strict_error(resource, new, dropped, request.verb)
-        if dropped and request.field_validation != "Ignore":
-            request.warnings += [f'unknown field "{path}"' for path in dropped]
+            unknown_fields(resource, new, builtin_fields.drop_unknown(resource, new))
+            return validate_crd(new) if is_crd(resource) else []
+        unknown_fields(resource, new, structural.prune_object(new, served.schema))
         structural.default(new, served.schema)
         causes = structural.validate_object(new, served.schema)
         if old is not None:
@@ -157,6 +151,15 @@ class Registry:
             return causes
         rules = cel.check(served.schema, _without_metadata(new), _without_metadata(old))
         return causes + (_ratchet(rules, old, new) if old is not None else rules)
+
+
+def unknown_fields(resource: Resource, new: dict[str, Any], dropped: list[str]) -> None:
+    """What the request's ``fieldValidation`` makes of the fields decoding dropped."""
+    request = context.current()
+    if dropped and request.field_validation == "Strict":
+        raise strict_error(resource, new, dropped, request.verb)
+    if dropped and request.field_validation != "Ignore":
+        request.warnings += [f'unknown field "{path}"' for path in dropped]
 
 
 def _without_metadata(obj: dict[str, Any] | None) -> Any:

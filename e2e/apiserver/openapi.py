@@ -114,6 +114,11 @@ def _builtin_by_gvk() -> dict[tuple[str, str, str], str]:
     return found
 
 
+def builtin_name(resource: Resource) -> str | None:
+    """The definition of a built-in kind (``io.k8s.api.core.v1.ConfigMap``), if shipped."""
+    return _builtin_by_gvk().get((resource.group, resource.version, resource.kind))
+
+
 # -- custom definitions ---------------------------------------------------------------------
 
 

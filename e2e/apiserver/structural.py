@@ -276,13 +276,7 @@ def _object(value: dict[str, Any], schema: Schema, path: str) -> list[Cause]:
         if sub is not None:
             causes += validate(child, sub, join(path, key))
     if "maxProperties" in schema and len(value) > schema["maxProperties"]:
-        causes.append(
-            (
-                path,
-                "FieldValueTooMany",
-                f"Too many: {len(value)}: must have at most {schema['maxProperties']} items",
-            )
-        )
+        causes.append(_too_many(path, len(value), schema["maxProperties"]))
     if "minProperties" in schema and len(value) < schema["minProperties"]:
         causes.append(
             _invalid(
@@ -295,13 +289,7 @@ def _object(value: dict[str, Any], schema: Schema, path: str) -> list[Cause]:
 def _array(value: list[Any], schema: Schema, path: str) -> list[Cause]:
     causes: list[Cause] = []
     if "maxItems" in schema and len(value) > schema["maxItems"]:
-        causes.append(
-            (
-                path,
-                "FieldValueTooMany",
-                f"Too many: {len(value)}: must have at most {schema['maxItems']} items",
-            )
-        )
+        causes.append(_too_many(path, len(value), schema["maxItems"]))
     if "minItems" in schema and len(value) < schema["minItems"]:
         causes.append(
             _invalid(path, str(len(value)), f"should have at least {schema['minItems']} items")
@@ -345,6 +333,10 @@ def _has_duplicates(value: list[Any]) -> bool:
             return True
         seen.append(item)
     return False
+
+
+def _too_many(path: str, count: int, limit: int) -> Cause:
+    return (path, "FieldValueTooMany", f"Too many: {count}: must have at most {limit} items")
 
 
 def _invalid(path: str, shown: str, detail: str) -> Cause:
