@@ -29,7 +29,6 @@ import copy
 import datetime
 import json
 import re
-from collections.abc import Iterator
 from typing import Any
 
 Cause = tuple[str, str, str]
@@ -154,64 +153,52 @@ def validate_object(obj: dict[str, Any], schema: Schema) -> list[Cause]:
 
 
 def validate(value: Any, schema: Schema, path: str) -> list[Cause]:
-    if value is None:
-        if schema.get("nullable"):
-            return []
-        wanted = _wanted_type(schema)
-        if not wanted:
-            return []
-        return [_type_error(path, value, wanted)]
-    if schema.get(_INT_OR_STRING):
-        if _json_type(value) not in ("integer", "string"):
-            return [_type_error(path, value, "integer or string")]
-    else:
-        wanted = _wanted_type(schema)
-        actual = _json_type(value)
-        if wanted and not (actual == wanted or (wanted == "number" and actual == "integer")):
-            return [_type_error(path, value, wanted)]
-    causes = _value_rules(value, schema, path)
+    if value is None and (schema.get("nullable") or not _wanted_type(schema)):
+        return []
+    wanted = "integer,string" if schema.get(_INT_OR_STRING) else _wanted_type(schema)
+    actual = _json_type(value)
+    if wanted and actual not in wanted.split(",") and (wanted, actual) != ("number", "integer"):
+        # The type is wrong: only the enum is checked besides (the anyOf/allOf too).
+        causes = [_type_error(path, value, wanted), *_enum(value, schema, path)]
+        return causes + _combinations(value, schema, path)
+    causes = _enum(value, schema, path) + _value_rules(value, schema, path)
     if isinstance(value, dict):
         causes += _object(value, schema, path)
     elif isinstance(value, list):
         causes += _array(value, schema, path)
+    return causes + _combinations(value, schema, path)
+
+
+def _combinations(value: Any, schema: Schema, path: str) -> list[Cause]:
+    """allOf: every schema; anyOf: at least one, else the first one's causes, as
+    kube-openapi reports them (``"<path>" must validate at least one schema (anyOf)``, on the
+    field ``""``)."""
+    causes: list[Cause] = []
     for alternative in schema.get("allOf") or []:
         causes += validate(value, alternative, path)
-    if schema.get("anyOf") and not _any_of(value, schema["anyOf"], path):
-        causes.append(
-            (
-                path,
-                "FieldValueInvalid",
-                f"Invalid value: {go_value(value)}: {path} in body must"
-                " be of type " + " or ".join(_alternative_types(schema["anyOf"])),
-            )
-        )
+    alternatives = schema.get("anyOf") or []
+    results = [validate(value, alternative, path) for alternative in alternatives]
+    if results and all(results):
+        message = f'Invalid value: "": "{path}" must validate at least one schema (anyOf)'
+        causes += [("", "FieldValueInvalid", message), *results[0]]
     return causes
 
 
-def _any_of(value: Any, alternatives: list[Schema], path: str) -> bool:
-    return any(not validate(value, alternative, path) for alternative in alternatives)
-
-
-def _alternative_types(alternatives: list[Schema]) -> Iterator[str]:
-    for alternative in alternatives:
-        yield str(alternative.get("type", "any"))
+def _enum(value: Any, schema: Schema, path: str) -> list[Cause]:
+    if "enum" not in schema or value in schema["enum"]:
+        return []
+    allowed = ", ".join(
+        json.dumps(v) if isinstance(v, str) else json.dumps(json.dumps(v)) for v in schema["enum"]
+    )
+    shown = go_value(value)
+    return [
+        (path, "FieldValueNotSupported", f"Unsupported value: {shown}: supported values: {allowed}")
+    ]
 
 
 def _value_rules(value: Any, schema: Schema, path: str) -> list[Cause]:
     causes: list[Cause] = []
     shown = go_value(value)
-    if "enum" in schema and value not in schema["enum"]:
-        allowed = ", ".join(
-            json.dumps(v) if isinstance(v, str) else json.dumps(json.dumps(v))
-            for v in schema["enum"]
-        )
-        causes.append(
-            (
-                path,
-                "FieldValueNotSupported",
-                f"Unsupported value: {shown}: supported values: {allowed}",
-            )
-        )
     if isinstance(value, str):
         if "maxLength" in schema and len(value) > schema["maxLength"]:
             causes.append(
@@ -344,11 +331,14 @@ def _invalid(path: str, shown: str, detail: str) -> Cause:
 
 
 def _type_error(path: str, value: Any, wanted: str) -> Cause:
+    """kube-openapi's InvalidType, converted by apiextensions: the bad "value" shown is the
+    actual type's name (``Invalid value: "string": spec.x in body must be of type integer:
+    "string"``)."""
     actual = _json_type(value)
     return (
         path,
         "FieldValueTypeInvalid",
-        f'Invalid value: {go_value(value)}: {path} in body must be of type {wanted}: "{actual}"',
+        f'Invalid value: "{actual}": {path} in body must be of type {wanted}: "{actual}"',
     )
 
 

@@ -38,7 +38,7 @@ async def refused(http, body, path=FC, method="POST", content_type="application/
         (
             {"listeners": [{"name": "a", "protocol": "netflow", "port": "2055"}]},
             "spec.listeners[0].port",
-            'Invalid value: "2055": spec.listeners[0].port in body must be of type integer:'
+            'Invalid value: "string": spec.listeners[0].port in body must be of type integer:'
             ' "string"',
         ),
         (
@@ -83,8 +83,8 @@ async def refused(http, body, path=FC, method="POST", content_type="application/
         (
             {"resources": {"limits": {"cpu": True}}},
             "spec.resources.limits.cpu",
-            "Invalid value: true: spec.resources.limits.cpu in body must be of type integer or"
-            ' string: "boolean"',
+            'Invalid value: "boolean": spec.resources.limits.cpu in body must be of type'
+            ' integer,string: "boolean"',
         ),
     ],
 )
@@ -93,6 +93,19 @@ async def test_structural_schema(http, spec, field, message):
     assert (field, message) in causes
     assert answer["message"].startswith('FlowCollector.flows.flowkeeper.dev "fc" is invalid: ')
     assert f"{field}: {message}" in answer["message"]
+
+
+async def test_int_or_string_with_any_of_reports_as_kube_openapi(http):
+    causes, _ = await refused(http, flowcollector(resources={"limits": {"cpu": True}}))
+    path = "spec.resources.limits.cpu"
+    assert causes == {
+        ("", f'Invalid value: "": "{path}" must validate at least one schema (anyOf)'),
+        (
+            path,
+            f'Invalid value: "boolean": {path} in body must be of type integer,string: "boolean"',
+        ),
+        (path, f'Invalid value: "boolean": {path} in body must be of type integer: "boolean"'),
+    }
 
 
 async def test_required_fields_and_metadata_name(http):

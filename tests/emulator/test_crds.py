@@ -118,7 +118,7 @@ async def test_a_created_crd_is_served_and_validates(http):
         ("spec.tags[1]", 'Duplicate value: "a"'),
         (
             "spec.port",
-            'Invalid value: 1.5: spec.port in body must be of type integer or string: "number"',
+            'Invalid value: "number": spec.port in body must be of type integer,string: "number"',
         ),
     }
 
