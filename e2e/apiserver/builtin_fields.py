@@ -43,10 +43,13 @@ def _walk(value: Any, node: dict[str, Any], path: str, definitions: dict[str, An
         if properties is None and not isinstance(additional, dict):
             return []  # anything goes (RawExtension, JSON, arbitrary maps)
         for key in list(value):
+            child = value[key]
             if properties is not None and key in properties:
-                dropped += _walk(value[key], properties[key], join(path, key), definitions)
+                if isinstance(child, dict | list):
+                    dropped += _walk(child, properties[key], join(path, key), definitions)
             elif isinstance(additional, dict):
-                dropped += _walk(value[key], additional, join(path, key), definitions)
+                if isinstance(child, dict | list):
+                    dropped += _walk(child, additional, join(path, key), definitions)
             else:
                 del value[key]
                 dropped.append(join(path, key))

@@ -35,7 +35,7 @@ _REASONS = {
     "FieldValueRequired",
     "FieldValueDuplicate",
 }
-_MISSING = object()
+MISSING = object()
 
 
 @functools.lru_cache(maxsize=512)
@@ -44,7 +44,7 @@ def program(rule: str) -> Any:
     return environment.program(environment.compile(rule))
 
 
-def check(schema: Schema, new: Any, old: Any = _MISSING, path: str = "") -> list[Cause]:
+def check(schema: Schema, new: Any, old: Any = MISSING, path: str = "") -> list[Cause]:
     """The causes of every rule ``new`` breaks, root included (``old``: the stored object)."""
     causes: list[Cause] = []
     for rule in schema.get("x-kubernetes-validations") or []:
@@ -56,11 +56,11 @@ def check(schema: Schema, new: Any, old: Any = _MISSING, path: str = "") -> list
         additional = schema.get("additionalProperties")
         for key, child in new.items():
             if not path and key in ("apiVersion", "kind", "metadata"):
-                continue
+                continue  # the root's rules see them; the schema's rules below them do not
             sub = properties.get(key) or (additional if isinstance(additional, dict) else None)
             if sub is None:
                 continue
-            before = old.get(key, _MISSING) if isinstance(old, dict) else _MISSING
+            before = old.get(key, MISSING) if isinstance(old, dict) else MISSING
             causes += check(sub, child, before, join(path, key))
     elif isinstance(new, list) and isinstance(schema.get("items"), dict):
         for index, item in enumerate(new):
@@ -72,20 +72,20 @@ def check(schema: Schema, new: Any, old: Any = _MISSING, path: str = "") -> list
 
 def _correlated(schema: Schema, item: Any, old: Any) -> Any:
     if schema.get("x-kubernetes-list-type") != "map" or not isinstance(old, list):
-        return _MISSING
+        return MISSING
     keys = schema.get("x-kubernetes-list-map-keys") or []
     if not isinstance(item, dict):
-        return _MISSING
+        return MISSING
     for candidate in old:
         if isinstance(candidate, dict) and all(candidate.get(k) == item.get(k) for k in keys):
             return candidate
-    return _MISSING
+    return MISSING
 
 
 def _rule(rule: dict[str, Any], schema: Schema, new: Any, old: Any, path: str) -> Cause | None:
     text = str(rule.get("rule", ""))
     transition = "oldSelf" in text
-    if transition and old is _MISSING:
+    if transition and old is MISSING:
         return None
     activation = {"self": json_to_cel(new)}
     if transition:

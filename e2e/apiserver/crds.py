@@ -149,7 +149,7 @@ class Registry:
             causes = _ratchet(causes, old, new)
         if any(reason == "FieldValueTypeInvalid" for _, reason, _ in causes):
             return causes
-        rules = cel.check(served.schema, _without_metadata(new), _without_metadata(old))
+        rules = cel.check(served.schema, _cel_view(new), _cel_view(old))
         return causes + (_ratchet(rules, old, new) if old is not None else rules)
 
 
@@ -162,10 +162,14 @@ def unknown_fields(resource: Resource, new: dict[str, Any], dropped: list[str]) 
         request.warnings += [f'unknown field "{path}"' for path in dropped]
 
 
-def _without_metadata(obj: dict[str, Any] | None) -> Any:
+def _cel_view(obj: dict[str, Any] | None) -> Any:
+    """The object as CEL rules see it: of metadata, only name and generateName."""
     if obj is None:
-        return cel._MISSING
-    return {k: v for k, v in obj.items() if k not in ("metadata",)}
+        return cel.MISSING
+    view = {k: v for k, v in obj.items() if k != "metadata"}
+    metadata = obj.get("metadata") or {}
+    view["metadata"] = {k: metadata[k] for k in ("name", "generateName") if k in metadata}
+    return view
 
 
 def _ratchet(

@@ -32,6 +32,13 @@ WIDGET_CRD = {
                 "schema": {
                     "openAPIV3Schema": {
                         "type": "object",
+                        "x-kubernetes-validations": [
+                            {
+                                "rule": "self.metadata.name != 'forbidden'",
+                                "message": "this name is taken",
+                                "reason": "FieldValueForbidden",
+                            }
+                        ],
                         "properties": {
                             "spec": {
                                 "type": "object",
@@ -121,6 +128,23 @@ async def test_a_created_crd_is_served_and_validates(http):
             'Invalid value: "number": spec.port in body must be of type integer,string: "number"',
         ),
     }
+
+
+async def test_a_root_rule_sees_the_name(http):
+    await http.create(CRDS, WIDGET_CRD)
+    body = {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "forbidden"}}
+    status, answer = await http.call("POST", WIDGETS, body)
+    assert status == 422
+    assert answer["message"] == (
+        'Widget.example.com "forbidden" is invalid: <nil>: Forbidden: this name is taken'
+    )
+    assert answer["details"]["causes"] == [
+        {
+            "reason": "FieldValueForbidden",
+            "message": "Forbidden: this name is taken",
+            "field": "<nil>",
+        }
+    ]
 
 
 async def test_a_crd_update_changes_what_is_served(http):
