@@ -5,6 +5,7 @@ import contextlib
 import copy
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from e2e.apiserver import admission, crds, objects, services
@@ -15,7 +16,13 @@ from e2e.apiserver.store import Key, Store
 
 
 class Api:
-    def __init__(self, *, gc_delay: float = 2.0, lb_cleanup_delay: float = 2.0) -> None:
+    def __init__(
+        self,
+        *,
+        gc_delay: float = 2.0,
+        lb_cleanup_delay: float = 2.0,
+        crd_files: tuple[Path, ...] = crds.DEFAULT_CRDS,
+    ) -> None:
         self.store = Store()
         self.allocator = services.Allocator()
         self.gc_delay = gc_delay
@@ -25,7 +32,7 @@ class Api:
         self.exempt_agents: tuple[str, ...] = ()
         self.controllers = Controllers(self)
         self.crds = crds.Registry()  # what CRDs make served, and their schemas
-        crds.preinstall(self)
+        crds.preinstall(self, crd_files)
 
     # -- writes -------------------------------------------------------------------------------
 

@@ -340,9 +340,9 @@ def removed(api: "Api", crd: dict[str, Any]) -> None:
                 api._remove(key, gone)
 
 
-def preinstall(api: "Api") -> None:
-    """The CRDs served from the start (crds/flowcollector.yaml)."""
+def preinstall(api: "Api", files: tuple[Path, ...] = DEFAULT_CRDS) -> None:
+    """The CRDs served from the start (crds/flowcollector.yaml unless told otherwise)."""
     crd_resource = resources.lookup(CRD_GROUP, "v1", CRD_PLURAL)
     assert crd_resource is not None
-    for path in DEFAULT_CRDS:
+    for path in files:
         api.create(crd_resource, "", yaml.safe_load(path.read_text()), CONTROLLER_AGENT)

@@ -12,7 +12,7 @@ import aiohttp.web
 import attrs
 import kmock
 
-from e2e.apiserver import context, openapi, paths, selectors, views
+from e2e.apiserver import context, crds, openapi, paths, selectors, views
 from e2e.apiserver.admission import Rule
 from e2e.apiserver.api import Api
 from e2e.apiserver.errors import ApiError, not_found
@@ -45,6 +45,9 @@ class Emulator(kmock.KubernetesScaffold):
     # a deleted LoadBalancer Service.
     gc_delay: float = attrs.field(default=2.0, on_setattr=_to_api)
     lb_cleanup_delay: float = attrs.field(default=2.0, on_setattr=_to_api)
+    # CRD manifests installed at start (crds/flowcollector.yaml); () starts with none, as a
+    # fresh cluster does (e.g. for `helm install` or `kubectl apply -f crds/` to create it).
+    crd_files: tuple[Path, ...] = crds.DEFAULT_CRDS
     api: Api = attrs.field(init=False)
     faults: Faults = attrs.field(factory=Faults, init=False)
     _log: list[tuple[str, str, str]] = attrs.field(factory=list, init=False)  # agent, verb, what
@@ -52,7 +55,9 @@ class Emulator(kmock.KubernetesScaffold):
 
     def __attrs_post_init__(self) -> None:
         super().__attrs_post_init__()
-        self.api = Api(gc_delay=self.gc_delay, lb_cleanup_delay=self.lb_cleanup_delay)
+        self.api = Api(
+            gc_delay=self.gc_delay, lb_cleanup_delay=self.lb_cleanup_delay, crd_files=self.crd_files
+        )
         for resource in BY_PATH.values():
             if resource.custom:
                 continue  # served while a CRD defines it (below)

@@ -220,3 +220,12 @@ async def test_kubectl_waits_for_established_and_uses_a_new_kind(kubectl):
     assert created.code == 0, created.err
     got = await kubectl("get", "wg", "w", "-n", "ns", "-o", "jsonpath={.spec.size}")
     assert (got.code, got.out) == (0, "3")
+
+
+async def test_an_emulator_may_start_without_crds(tmp_path):
+    from e2e.emulator import serve
+
+    async with serve(kubeconfig=tmp_path / "kubeconfig", crd_files=()) as bare:
+        assert bare.api.crds.served == {}
+        assert bare.api.crds.lookup("flows.flowkeeper.dev", "v1alpha1", "flowcollectors") is None
+        assert not [k for k in bare.api.store.objects if k[0].plural == "customresourcedefinitions"]
