@@ -155,6 +155,8 @@ class Api:
             for inner in [k for k in self.store.objects if k[0].namespaced and k[1] == name]:
                 with contextlib.suppress(ApiError):
                     self.delete(inner, agent="namespace-controller")
+        if crds.is_crd(resource):
+            return crds.start_deletion(self, key, old)  # its finalizer, then its resources
         if not old["metadata"].get("finalizers"):
             gone = copy.deepcopy(old)
             gone["metadata"]["resourceVersion"] = self.store.bump()
@@ -215,6 +217,8 @@ class Api:
         self.controllers.removed(last)
         if crds.is_crd(key[0]):
             crds.removed(self, last)
+        elif key[0].custom:
+            crds.instance_removed(self, key[0])
 
     def _after_write(
         self, resource: Resource, key: Key, old: dict[str, Any] | None, new: dict[str, Any]

@@ -7,9 +7,11 @@ validates against (schema, printer columns, short names, categories); its status
 establishing controllers set them (a second write right after create or update). The
 FlowCollector CRD (crds/flowcollector.yaml) is installed when the emulator starts.
 
-Deleting a CRD deletes its custom resources at once (kube-apiserver's
-``customresourcecleanup.apiextensions.k8s.io`` finalizer waits for their finalizers; the
-emulator does not) and the kind stops being served (404).
+Deleting a CRD is as in kube-apiserver: it gets the
+``customresourcecleanup.apiextensions.k8s.io`` finalizer and a ``Terminating`` condition, its
+custom resources are deleted (their own finalizers hold them; creating more is refused, 405),
+and once none is left the CRD goes and the kind is no longer served (404). The finalizer
+controller runs at once, not after a delay.
 
 Custom resources are admitted as k8s.io/apiextensions-apiserver ``pkg/registry/customresource``
 does: pruning, defaulting and schema validation (``structural``), then the CEL rules
@@ -26,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from e2e.apiserver import builtin_fields, cel, context, resources, structural
+from e2e.apiserver import builtin_fields, cel, context, objects, resources, structural
 from e2e.apiserver.errors import ApiError
 from e2e.apiserver.resources import Resource
 from e2e.apiserver.store import Key
@@ -37,6 +39,7 @@ if TYPE_CHECKING:
 CRD_GROUP, CRD_PLURAL = "apiextensions.k8s.io", "customresourcedefinitions"
 DEFAULT_CRDS = (Path(__file__).resolve().parents[2] / "crds" / "flowcollector.yaml",)
 CONTROLLER_AGENT = "apiextensions-controller"
+CLEANUP_FINALIZER = "customresourcecleanup.apiextensions.k8s.io"
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,7 @@ class Served:
     singular: str = ""
     list_kind: str = ""
     storage: bool = False
+    crd: str = ""  # the CRD's name
 
 
 def served_versions(crd: dict[str, Any]) -> list[Served]:
@@ -79,6 +83,7 @@ def served_versions(crd: dict[str, Any]) -> list[Served]:
                 str(names.get("singular") or names.get("kind", "").lower()),
                 str(names.get("listKind") or f"{names.get('kind', '')}List"),
                 bool(version.get("storage")),
+                str((crd.get("metadata") or {}).get("name", "")),
             )
         )
     return served
@@ -92,6 +97,8 @@ class Registry:
         self.by_crd: dict[str, list[tuple[str, str, str]]] = {}
         self.on_change: list[Callable[[], None]] = []  # e.g. the discovery documents
         self.cache: dict[str, Any] = {}  # documents built from what is served (openapi.py)
+        self.terminating: set[str] = set()  # CRDs being deleted, waiting for their resources
+        self.finalizing: set[str] = set()  # CRDs whose resources are being deleted right now
 
     def lookup(self, group: str, version: str, plural: str) -> Resource | None:
         """The resource a request path names: built-in kinds, and custom kinds while a CRD
@@ -142,6 +149,10 @@ class Registry:
         if served is None:
             unknown_fields(resource, new, builtin_fields.drop_unknown(resource, new))
             return validate_crd(new) if is_crd(resource) else []
+        if old is None and served.crd in self.terminating:
+            raise ApiError(
+                405, "create not allowed while custom resource definition is terminating"
+            )
         unknown_fields(resource, new, structural.prune_object(new, served.schema))
         structural.default(new, served.schema)
         causes = structural.validate_object(new, served.schema)
@@ -305,8 +316,6 @@ def is_crd(resource: Resource) -> bool:
 def written(api: "Api", key: Key, new: dict[str, Any]) -> None:
     """A CRD was created or updated: serve it, default what is stored (kube-apiserver defaults
     on read), and set its status as the controllers do."""
-    from e2e.apiserver import objects
-
     if new["metadata"].get("deletionTimestamp"):
         return
     for one in api.crds.install(new):
@@ -331,13 +340,107 @@ def written(api: "Api", key: Key, new: dict[str, Any]) -> None:
 
 
 def removed(api: "Api", crd: dict[str, Any]) -> None:
-    """A CRD is gone: its custom resources go too, and its kinds are no longer served."""
+    """A CRD is gone: its kinds are no longer served (its custom resources went before)."""
     for resource in api.crds.remove(crd):
         for key, obj in list(api.store.objects.items()):
-            if key[0].group == resource.group and key[0].plural == resource.plural:
+            if key[0] == resource:  # none after the cleanup; kept for a CRD removed otherwise
                 gone = copy.deepcopy(obj)
                 gone["metadata"]["resourceVersion"] = api.store.bump()
                 api._remove(key, gone)
+
+
+def start_deletion(api: "Api", key: Key, crd: dict[str, Any]) -> dict[str, Any]:
+    """The first DELETE of a CRD (apiextensions-apiserver
+    ``registry/customresourcedefinition/etcd.go`` ``REST.Delete``): the deletion is stamped,
+    the ``customresourcecleanup.apiextensions.k8s.io`` finalizer added and the CRD marked
+    ``Terminating``; then the finalizer controller deletes the custom resources."""
+    if crd["metadata"].get("deletionTimestamp"):
+        return crd
+    new = copy.deepcopy(crd)
+    metadata = new["metadata"]
+    metadata["deletionTimestamp"] = objects.now()
+    if CLEANUP_FINALIZER not in (metadata.get("finalizers") or []):
+        metadata["finalizers"] = [*(metadata.get("finalizers") or []), CLEANUP_FINALIZER]
+    _set_condition(new, "Terminating", "True", *_PENDING)
+    metadata["resourceVersion"] = api.store.bump()
+    api.store.put(key, new, crd)
+    api.crds.terminating.add(metadata["name"])
+    finalize(api, metadata["name"])
+    return api.store.get(key) or new
+
+
+def finalize(api: "Api", name: str) -> None:
+    """The CRD finalizer controller (``pkg/controller/finalizer/crd_finalizer.go``): delete
+    every custom resource (their own finalizers are honoured), and once none is left, drop the
+    cleanup finalizer so that the CRD goes."""
+    crd_resource = resources.lookup(CRD_GROUP, "v1", CRD_PLURAL)
+    assert crd_resource is not None
+    key: Key = (crd_resource, "", name)
+    kinds = {api.crds.served[k].resource for k in api.crds.by_crd.get(name, [])}
+    instances = [k for k in api.store.objects if k[0] in kinds]
+    api.crds.finalizing.add(name)
+    try:
+        for instance in instances:
+            obj = api.store.get(instance)
+            if obj is not None and not obj["metadata"].get("deletionTimestamp"):
+                api.delete(instance, agent=CONTROLLER_AGENT)
+    finally:
+        api.crds.finalizing.discard(name)
+    if any(k[0] in kinds for k in api.store.objects):
+        if (api.store.get(key) or {}).get("status", {}).get("conditions"):
+            api.write(
+                key, _terminating(*_IN_PROGRESS), subresource="status", agent=CONTROLLER_AGENT
+            )
+        return
+    api.crds.terminating.discard(name)
+
+    def release(current: dict[str, Any]) -> dict[str, Any]:
+        current = _terminating(*_COMPLETED)(current)
+        finalizers = current["metadata"].get("finalizers") or []
+        current["metadata"]["finalizers"] = [f for f in finalizers if f != CLEANUP_FINALIZER]
+        return current
+
+    if api.store.get(key) is not None:
+        api.write(key, release, agent=CONTROLLER_AGENT)
+
+
+def instance_removed(api: "Api", resource: Resource) -> None:
+    """A custom resource is gone: a terminating CRD waiting for it may go now."""
+    served = api.crds.of(resource)
+    if served is not None and served.crd in api.crds.terminating - api.crds.finalizing:
+        finalize(api, served.crd)
+
+
+_PENDING = (
+    "InstanceDeletionPending",
+    "CustomResourceDefinition marked for deletion; CustomResource deletion will begin soon",
+)
+_IN_PROGRESS = ("InstanceDeletionInProgress", "CustomResource deletion is in progress")
+_COMPLETED = ("InstanceDeletionCompleted", "removed all instances")
+
+
+def _terminating(reason: str, message: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    def change(current: dict[str, Any]) -> dict[str, Any]:
+        _set_condition(
+            current, "Terminating", "False" if reason == _COMPLETED[0] else "True", reason, message
+        )
+        return current
+
+    return change
+
+
+def _set_condition(crd: dict[str, Any], kind: str, status: str, reason: str, message: str) -> None:
+    conditions = crd.setdefault("status", {}).setdefault("conditions", [])
+    before = next((c for c in conditions if c.get("type") == kind), None)
+    same = before is not None and before.get("status") == status
+    condition = {
+        "type": kind,
+        "status": status,
+        "lastTransitionTime": before["lastTransitionTime"] if same and before else objects.now(),
+        "reason": reason,
+        "message": message,
+    }
+    crd["status"]["conditions"] = [c for c in conditions if c.get("type") != kind] + [condition]
 
 
 def preinstall(api: "Api", files: tuple[Path, ...] = DEFAULT_CRDS) -> None:

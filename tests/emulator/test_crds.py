@@ -171,17 +171,29 @@ async def test_a_crd_update_changes_what_is_served(http):
 
 async def test_deleting_a_crd_deletes_its_resources_and_stops_serving_them(http, k8s):
     await http.create(CRDS, WIDGET_CRD)
-    body = {
-        "apiVersion": "example.com/v1",
-        "kind": "Widget",
-        "metadata": {"name": "w", "finalizers": ["x/y"]},
-    }
-    await http.create(WIDGETS, body)
+    body = {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}}
+    await http.create(WIDGETS, {**body, "metadata": {"name": "w", "finalizers": ["x/y"]}})
+    await http.create(WIDGETS, {**body, "metadata": {"name": "plain"}})
     await http.ok("DELETE", f"{CRDS}/widgets.example.com")
+    # The CRD waits, terminating, for the widget its finalizer holds; the other one is gone.
+    crd = await http.get(f"{CRDS}/widgets.example.com")
+    assert crd["metadata"]["finalizers"] == ["customresourcecleanup.apiextensions.k8s.io"]
+    terminating = next(c for c in crd["status"]["conditions"] if c["type"] == "Terminating")
+    assert (terminating["status"], terminating["reason"]) == ("True", "InstanceDeletionInProgress")
+    assert k8s.object("widgets", "ns", "plain") is None
+    held = await http.get(f"{WIDGETS}/w")
+    assert held["metadata"]["deletionTimestamp"]
+    status, answer = await http.call("POST", WIDGETS, {**body, "metadata": {"name": "new"}})
+    assert (status, answer["message"]) == (
+        405,
+        "create not allowed while custom resource definition is terminating",
+    )
+    # Its finalizer removed, the widget goes, and the CRD with it.
+    await http.patch(f"{WIDGETS}/w", {"metadata": {"finalizers": None}})
     assert k8s.object("widgets", "ns", "w") is None
-    status, _ = await http.call("GET", f"{WIDGETS}/w")
-    assert status == 404
     status, _ = await http.call("GET", f"{CRDS}/widgets.example.com")
+    assert status == 404
+    status, _ = await http.call("GET", f"{WIDGETS}/w")
     assert status == 404
 
 
@@ -220,6 +232,10 @@ async def test_kubectl_waits_for_established_and_uses_a_new_kind(kubectl):
     assert created.code == 0, created.err
     got = await kubectl("get", "wg", "w", "-n", "ns", "-o", "jsonpath={.spec.size}")
     assert (got.code, got.out) == (0, "3")
+    deleted = await kubectl("delete", "customresourcedefinitions", "widgets.example.com")
+    assert deleted.code == 0, deleted.err
+    assert "widgets.example.com" in deleted.out
+    assert (await kubectl("get", "wg", "w", "-n", "ns")).code == 1
 
 
 async def test_an_emulator_may_start_without_crds(tmp_path):
