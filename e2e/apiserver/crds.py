@@ -314,20 +314,19 @@ def is_crd(resource: Resource) -> bool:
 
 
 def written(api: "Api", key: Key, new: dict[str, Any]) -> None:
-    """A CRD was created or updated: serve it, default what is stored (kube-apiserver defaults
-    on read), and set its status as the controllers do."""
+    """A CRD was created or updated: serve it, prune and default what is stored as
+    kube-apiserver does when it reads an object (with the schema in force), and set its status
+    as the controllers do."""
     if new["metadata"].get("deletionTimestamp"):
         return
     for one in api.crds.install(new):
         for stored_key, obj in list(api.store.objects.items()):
-            if (
-                stored_key[0].group == one.resource.group
-                and stored_key[0].plural == one.resource.plural
-            ):
-                defaulted = copy.deepcopy(obj)
-                structural.default(defaulted, one.schema)
-                if defaulted != obj:
-                    api.store.objects[stored_key] = defaulted
+            if stored_key[0] == one.resource:
+                read = copy.deepcopy(obj)
+                structural.prune_object(read, one.schema)
+                structural.default(read, one.schema)
+                if read != obj:
+                    api.store.objects[stored_key] = read
     status = established(new, objects.now())
     if new.get("status") == status:
         return

@@ -12,6 +12,19 @@ class Resource(NamedTuple):
     namespaced: bool
     subresources: tuple[str, ...]
 
+    # A resource is its group/version/plural: a CRD update that changes its scope, kind or
+    # subresources still names the same objects.
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Resource):
+            return NotImplemented
+        return (self.group, self.version, self.plural) == (other.group, other.version, other.plural)
+
+    def __ne__(self, other: object) -> bool:
+        return not self == other
+
+    def __hash__(self) -> int:
+        return hash((self.group, self.version, self.plural))
+
     @property
     def api_version(self) -> str:
         return f"{self.group}/{self.version}" if self.group else self.version

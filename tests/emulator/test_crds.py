@@ -153,18 +153,23 @@ async def test_a_crd_update_changes_what_is_served(http):
         "apiVersion": "example.com/v1",
         "kind": "Widget",
         "metadata": {"name": "w"},
-        "spec": {"size": 1},
+        "spec": {"size": 1, "note": "n"},
     }
     await http.create(WIDGETS, body)
     changed = copy.deepcopy(WIDGET_CRD["spec"])
+    changed["versions"][0]["subresources"] = {}  # the same objects, without /status now
     properties = changed["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"][
         "properties"
     ]
     properties["color"] = {"type": "string", "default": "blue", "enum": ["blue", "red"]}
+    del properties["note"]
     patched = await http.patch(f"{CRDS}/widgets.example.com", {"spec": changed})
     assert patched["metadata"]["generation"] == 2
     # Defaults apply to what is stored (kube-apiserver defaults on read) and to new writes.
-    assert (await http.get(f"{WIDGETS}/w"))["spec"]["color"] == "blue"
+    # Pruning too: a field the schema dropped is gone when read.
+    assert (await http.get(f"{WIDGETS}/w"))["spec"] == {"size": 1, "color": "blue"}
+    status, _ = await http.call("GET", f"{WIDGETS}/w/status")
+    assert status == 404
     status, answer = await http.call("PATCH", f"{WIDGETS}/w", {"spec": {"color": "green"}}, MERGE)
     assert status == 422, answer
 
