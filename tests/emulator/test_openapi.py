@@ -131,3 +131,28 @@ def test_v2_protobuf_decodes_as_gnostic_document():
     fields = {p.name: p.value for p in spec.properties.additional_properties}
     assert fields["containers"].type.value == ["array"]
     assert fields["affinity"]._ref == "#/definitions/io.k8s.api.core.v1.Affinity"
+
+
+async def test_v3_follows_the_crds_in_force(http):
+    """A CRD update changes its group-version's document, and so its hash in the index (kubectl
+    caches documents by that URL); a deleted CRD's group-version leaves the index."""
+    gv = "apis/flows.flowkeeper.dev/v1alpha1"
+    before = (await http.get("/openapi/v3"))["paths"][gv]["serverRelativeURL"]
+    crds_path = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
+    crd_path = f"{crds_path}/flowcollectors.flows.flowkeeper.dev"
+    crd = await http.get(crd_path)
+    crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["description"] = "Changed."
+    await http.ok("PUT", crd_path, crd, "application/json")
+    after = (await http.get("/openapi/v3"))["paths"][gv]["serverRelativeURL"]
+    assert after != before
+    document = await http.get(after)
+    schema = document["components"]["schemas"]["dev.flowkeeper.flows.v1alpha1.FlowCollector"]
+    assert schema["description"] == "Changed."
+    assert schema["x-kubernetes-group-version-kind"] == [
+        {"group": "flows.flowkeeper.dev", "kind": "FlowCollector", "version": "v1alpha1"}
+    ]
+    item = "/apis/flows.flowkeeper.dev/v1alpha1/namespaces/{namespace}/flowcollectors/{name}"
+    patch = document["paths"][item]["patch"]
+    assert "fieldValidation" in [p["name"] for p in patch["parameters"]]
+    await http.ok("DELETE", crd_path)
+    assert gv not in (await http.get("/openapi/v3"))["paths"]
