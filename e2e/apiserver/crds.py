@@ -28,7 +28,15 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from e2e.apiserver import builtin_fields, cel, context, objects, resources, structural
+from e2e.apiserver import (
+    builtin_fields,
+    cel,
+    context,
+    crd_validation,
+    objects,
+    resources,
+    structural,
+)
 from e2e.apiserver.errors import ApiError
 from e2e.apiserver.resources import Resource
 from e2e.apiserver.store import Key
@@ -235,7 +243,8 @@ def strict_error(
 
 
 def validate_crd(crd: dict[str, Any]) -> list[structural.Cause]:
-    """The checks of a CRD that would otherwise serve nonsense (apiextensions validation.go)."""
+    """The checks of a CRD that would otherwise serve nonsense (apiextensions validation.go):
+    its name and storage version here, its schemas in crd_validation.py."""
     spec = crd.get("spec") or {}
     names = spec.get("names") or {}
     causes: list[structural.Cause] = []
@@ -270,7 +279,7 @@ def validate_crd(crd: dict[str, Any]) -> list[structural.Cause]:
                 " marked as storage version",
             )
         )
-    return causes
+    return causes + crd_validation.validate_schemas(crd)
 
 
 def established(crd: dict[str, Any], now: str) -> dict[str, Any]:

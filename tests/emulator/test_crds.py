@@ -1,10 +1,13 @@
 """CustomResourceDefinitions as API objects: what they define is served and validated."""
 
 import copy
+from pathlib import Path
 
 import pytest
 import yaml
 
+from e2e.apiserver import crd_validation
+from e2e.emulator import serve
 from tests.emulator.kubectl_cli import Kubectl, versions
 
 CRDS = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
@@ -244,9 +247,42 @@ async def test_kubectl_waits_for_established_and_uses_a_new_kind(kubectl):
 
 
 async def test_an_emulator_may_start_without_crds(tmp_path):
-    from e2e.emulator import serve
-
     async with serve(kubeconfig=tmp_path / "kubeconfig", crd_files=()) as bare:
         assert bare.api.crds.served == {}
         assert bare.api.crds.lookup("flows.flowkeeper.dev", "v1alpha1", "flowcollectors") is None
         assert not [k for k in bare.api.store.objects if k[0].plural == "customresourcedefinitions"]
+
+
+async def test_a_crd_schema_a_real_server_refuses_is_refused(http):
+    bad = copy.deepcopy(WIDGET_CRD)
+    schema = bad["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
+    spec = schema["properties"]["spec"]["properties"]
+    spec["size"]["default"] = "big"  # not an integer
+    spec["tags"]["uniqueItems"] = True
+    spec["untyped"] = {"description": "no type"}
+    spec["shape"] = {"type": "object", "default": {"x": 1}, "properties": {"y": {"type": "string"}}}
+    spec["check"] = {"type": "string", "x-kubernetes-validations": [{"rule": "self ==="}]}
+    status, answer = await http.call("POST", CRDS, bad)
+    assert status == 422, answer
+    base = "spec.versions[0].schema.openAPIV3Schema.properties[spec].properties"
+    causes = {c["field"]: c["message"] for c in answer["details"]["causes"]}
+    assert causes[f"{base}[size].default"] == (
+        f'Invalid value: "string": {base}[size].default in body must be of type integer: "string"'
+    )
+    assert causes[f"{base}[tags].uniqueItems"].startswith("Forbidden: uniqueItems cannot be")
+    assert causes[f"{base}[untyped].type"] == (
+        "Required value: must not be empty for specified object fields"
+    )
+    assert causes[f"{base}[shape].default"] == (
+        'Invalid value: map[string]interface {}{"x":1}: must not have unknown fields'
+    )
+    assert causes[f"{base}[check].x-kubernetes-validations[0].rule"].startswith(
+        'Invalid value: "self ===": compilation failed: '
+    )
+    assert len(causes) == 5
+
+
+def test_the_projects_crds_pass_the_servers_checks():
+    root = Path(__file__).resolve().parents[2]
+    for path in [root / "crds" / "flowcollector.yaml", *root.glob("charts/*/crds/*.yaml")]:
+        assert crd_validation.validate_schemas(yaml.safe_load(path.read_text())) == [], path
