@@ -118,47 +118,63 @@ async def test_required_fields_and_metadata_name(http):
     assert causes == {("spec", "Required value")}
 
 
-@pytest.mark.parametrize(
-    ("spec", "field", "message"),
-    [
-        (
-            {"metrics": {"port": 2055}},
-            "spec.metrics.port",
-            'Invalid value: "object": spec.metrics.port must differ from every listener port',
-        ),
-        (
-            {"listeners": [{"name": "a", "protocol": "netflow", "port": 1}] * 2},
-            "spec.listeners",
-            'Invalid value: "array": listener names must be unique',
-        ),
-        (
-            {
-                "listeners": [
-                    {"name": "a", "protocol": "netflow", "port": 1},
-                    {"name": "b", "protocol": "netflow", "port": 1},
-                ]
-            },
-            "spec.listeners",
-            'Invalid value: "array": listener ports must be unique',
-        ),
-        (
-            {"listeners": [{"name": "123", "protocol": "netflow", "port": 1}]},
-            "spec.listeners[0].name",
-            'Invalid value: "string": listener name must contain at least one letter',
-        ),
-        (
-            {"listeners": [{"name": "metrics", "protocol": "netflow", "port": 1}]},
-            "spec.listeners[0].name",
-            "Invalid value: \"string\": listener name 'metrics' is reserved for the metrics port",
-        ),
-        (
-            {"service": {"type": "NodePort", "loadBalancerIP": "10.0.0.1"}},
-            "spec.service.loadBalancerIP",
-            'Invalid value: "object": spec.service.loadBalancerIP needs spec.service.type'
-            " LoadBalancer",
-        ),
-    ],
-)
+# One FlowCollector breaking each CEL rule of the CRD: (spec, field, cause message).
+CEL_CASES = [
+    (
+        {"metrics": {"port": 2055}},
+        "spec.metrics.port",
+        'Invalid value: "object": spec.metrics.port must differ from every listener port',
+    ),
+    (
+        {"listeners": [{"name": "a", "protocol": "netflow", "port": 1}] * 2},
+        "spec.listeners",
+        'Invalid value: "array": listener names must be unique',
+    ),
+    (
+        {
+            "listeners": [
+                {"name": "a", "protocol": "netflow", "port": 1},
+                {"name": "b", "protocol": "netflow", "port": 1},
+            ]
+        },
+        "spec.listeners",
+        'Invalid value: "array": listener ports must be unique',
+    ),
+    (
+        {"listeners": [{"name": "123", "protocol": "netflow", "port": 1}]},
+        "spec.listeners[0].name",
+        'Invalid value: "string": listener name must contain at least one letter',
+    ),
+    (
+        {"listeners": [{"name": "metrics", "protocol": "netflow", "port": 1}]},
+        "spec.listeners[0].name",
+        "Invalid value: \"string\": listener name 'metrics' is reserved for the metrics port",
+    ),
+    (
+        {"service": {"type": "NodePort", "loadBalancerIP": "10.0.0.1"}},
+        "spec.service.loadBalancerIP",
+        'Invalid value: "object": spec.service.loadBalancerIP needs spec.service.type LoadBalancer',
+    ),
+    (
+        {"nats": {"url": "tls://nats:4222", "tls": {"secretName": "s", "certKey": ""}}},
+        "spec.nats.tls.keyKey",
+        'Invalid value: "object": spec.nats.tls.certKey and keyKey must both be set or both'
+        " be empty",
+    ),
+    (
+        {
+            "nats": {
+                "url": "tls://nats:4222",
+                "tls": {"secretName": "s", "caKey": "", "certKey": "", "keyKey": ""},
+            }
+        },
+        "spec.nats.tls.caKey",
+        'Invalid value: "object": spec.nats.tls needs caKey, or certKey and keyKey',
+    ),
+]
+
+
+@pytest.mark.parametrize(("spec", "field", "message"), CEL_CASES)
 async def test_every_cel_rule_of_the_crd(http, spec, field, message):
     causes, _ = await refused(http, flowcollector(**spec))
     assert (field, message) in causes
@@ -173,13 +189,23 @@ def rules(node):
         yield from rules(node["items"])
 
 
+def messages(node):
+    for rule in node.get("x-kubernetes-validations") or []:
+        yield rule["message"]
+    for child in (node.get("properties") or {}).values():
+        yield from messages(child)
+    if isinstance(node.get("items"), dict):
+        yield from messages(node["items"])
+
+
 def test_cel_python_compiles_every_rule_of_the_crd():
-    """cel-python evaluates each rule the CRD uses (none needs a Kubernetes CEL library);
-    the test above proves each one refuses what it should."""
-    found = list(rules(SCHEMA))
-    assert len(found) == 6
-    for rule in found:
+    """cel-python evaluates each rule the CRD uses (none needs a Kubernetes CEL library), and
+    CEL_CASES breaks each one (a new rule needs its case there)."""
+    for rule in rules(SCHEMA):
         cel.program(rule)
+    covered = {message for _, _, message in CEL_CASES}
+    for message in messages(SCHEMA):
+        assert any(case.endswith(message) for case in covered), f"no case breaks: {message}"
 
 
 def test_a_kubernetes_cel_library_function_is_a_runtime_error_here():
