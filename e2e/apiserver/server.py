@@ -4,6 +4,7 @@ kmock serves discovery and runs the aiohttp server; every resource request is an
 """
 
 import collections
+import json
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -12,13 +13,13 @@ import aiohttp.web
 import attrs
 import kmock
 
-from e2e.apiserver import paths, resources, selectors, views
+from e2e.apiserver import definitions, discovery, media, paths, resources, selectors, tables, views
 from e2e.apiserver.admission import Rule
 from e2e.apiserver.api import Api
 from e2e.apiserver.errors import ApiError, not_found
 from e2e.apiserver.faults import Call, Fault, Faults
 from e2e.apiserver.objects import apply_patch
-from e2e.apiserver.resources import BY_PATH, SHORT_NAMES
+from e2e.apiserver.resources import BY_PATH, CUSTOM_GROUPS, Resource
 from e2e.apiserver.store import Key
 
 VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
@@ -52,15 +53,6 @@ class Emulator(kmock.KubernetesScaffold):
     def __attrs_post_init__(self) -> None:
         super().__attrs_post_init__()
         self.api = Api(gc_delay=self.gc_delay, lb_cleanup_delay=self.lb_cleanup_delay)
-        for resource in BY_PATH.values():
-            self.resources[f"{resource.api_version}/{resource.plural}"] = kmock.ResourceInfo(
-                kind=resource.kind,
-                singular=resource.kind.lower(),
-                namespaced=resource.namespaced,
-                verbs=VERBS,
-                shortnames=SHORT_NAMES.get(resource.plural, []),
-                subresources=resource.subresources,
-            )
 
     async def __aexit__(self, *exc: Any) -> None:
         self.api.close()
@@ -114,18 +106,46 @@ class Emulator(kmock.KubernetesScaffold):
 
     # -- HTTP ---------------------------------------------------------------------------------
 
+    def definition(self, resource: Resource) -> dict[str, Any] | None:
+        """The CRD in force for a custom resource (None for built-in kinds)."""
+        return definitions.of(self.api.store, resource) if resource.group in CUSTOM_GROUPS else None
+
+    def served(self) -> list[discovery.Served]:
+        return [discovery.describe(r, self.definition(r)) for r in BY_PATH.values()]
+
+    def printer(self, resource: Resource) -> tuple[list[dict[str, Any]], tables.Row]:
+        """The Table columns of a resource and the function computing a row's cells."""
+        if resource.group in CUSTOM_GROUPS:
+            columns = tables.printer_columns(self.definition(resource), resource.version)
+            return tables.custom_printer(columns)
+        return tables.builtin_printer(resource)
+
+    async def __call__(self, raw: aiohttp.web.BaseRequest) -> aiohttp.web.StreamResponse:
+        # A body the emulator cannot decode (protobuf from kubectl 1.32+ for built-in kinds) is
+        # refused before kmock parses it as text.
+        try:
+            media.check_body(raw.method, raw.headers.get("Content-Type", ""), await raw.read())
+        except ApiError as error:
+            self._log.append((raw.headers.get("User-Agent", ""), raw.method.lower(), raw.path))
+            return _error_response(error)
+        return await super().__call__(raw)
+
     async def _handle(self, request: kmock.Request) -> aiohttp.web.StreamResponse:
         # kmock matches each request against every earlier one, which grows quadratically
         # (0.1 s per request after a few hundred); the log above keeps what tests count.
         del self._requests[:-1]
         if request.resource is None or not request.resource.plural:
-            return await super()._handle(request)
+            found = discovery.answer(request.url.path, request.headers, self.served(), self.url)
+            if found is None:
+                return await super()._handle(request)
+            code, body, content_type = found
+            return aiohttp.web.Response(
+                text=json.dumps(body), status=code, headers={"Content-Type": content_type}
+            )
         try:
             return await self._serve(request)
         except ApiError as error:
-            return aiohttp.web.json_response(
-                error.status(), status=error.code, headers=error.headers
-            )
+            return _error_response(error)
 
     async def _serve(self, request: kmock.Request) -> aiohttp.web.StreamResponse:
         assert request.resource is not None
@@ -159,25 +179,35 @@ class Emulator(kmock.KubernetesScaffold):
             raise ApiError(404, "the server could not find the requested resource")
         key: Key = (resource, namespace, name)
         dry = _dry_run(params)
+        target = media.target(request.headers)
+        shape = None
+        if target.as_ and verb in ("get", "list", "watch"):
+            printer = self.printer(resource)
+
+            def shape(body: dict[str, Any]) -> dict[str, Any]:
+                return tables.transform(body, target, printer, params)
+
         if verb == "watch":
-            return await views.watch(self.api, request, resource, request.namespace, name or None)
-        if verb == "list":
-            return views.json_response(
-                views.list_objects(self.api, resource, request.namespace, params)
+            return await views.watch(
+                self.api, request, resource, request.namespace, name or None, shape
             )
+        if verb == "list":
+            listed = views.list_objects(self.api, resource, request.namespace, params)
+            return views.json_response(shape(listed) if shape else listed)
         if verb == "get":
             obj = self.api.store.get(key)
             if obj is None:
                 raise not_found(resource.qualified, name)
-            return views.json_response(obj)
+            return views.json_response(shape(obj) if shape else obj)
+        data = media.decode(_header(request, "Content-Type"), request.body, request.data)
         if verb == "create":
             if name:
                 raise ApiError(405, "POST is not allowed on a named object")
             return views.json_response(
-                self.api.create(resource, namespace, request.data, agent, dry_run=dry), 201
+                self.api.create(resource, namespace, data, agent, dry_run=dry), 201
             )
         if verb == "update":
-            body = request.data
+            body = data
             return views.json_response(
                 self.api.write(
                     key, lambda _: body, subresource=subresource, agent=agent, dry_run=dry
@@ -193,17 +223,17 @@ class Emulator(kmock.KubernetesScaffold):
                 self.api.write(key, change, subresource=subresource, agent=agent, dry_run=dry)
             )
         if verb == "delete":
-            last = self.api.delete(key, request.data, agent, dry_run=dry)
+            last = self.api.delete(key, data, agent, dry_run=dry)
             return views.deleted(resource, last, bool(last["metadata"].get("deletionTimestamp")))
         if verb == "deletecollection":
-            matches = selectors.of_query(params)
+            matches = selectors.of_query(params, resource.kind)
             chosen = [o for o in self.api.store.items(resource, request.namespace) if matches(o)]
             deleted = []
             for obj in chosen:
                 meta = obj["metadata"]
                 deleted.append(
                     self.api.delete(
-                        (resource, meta.get("namespace", ""), meta["name"]), request.data, agent
+                        (resource, meta.get("namespace", ""), meta["name"]), data, agent
                     )
                 )
             return views.json_response(
@@ -211,10 +241,9 @@ class Emulator(kmock.KubernetesScaffold):
             )
         raise ApiError(405, f"{method} is not supported")
 
-    async def _serve_version(self, request: kmock.Request) -> Any:
-        served: Any = await super()._serve_version(request)
-        served["groupVersion"] = served["groupVersion"].lstrip("/")
-        return served
+
+def _error_response(error: ApiError) -> aiohttp.web.Response:
+    return aiohttp.web.json_response(error.status(), status=error.code, headers=error.headers)
 
 
 def _dry_run(params: Mapping[str, str]) -> bool:

@@ -1,0 +1,340 @@
+"""``meta.k8s.io`` Tables and PartialObjectMetadata: what ``kubectl get`` reads.
+
+Custom resources: the columns of the CRD version's ``additionalPrinterColumns`` (``Age`` alone
+when it has none), evaluated as apiextensions-apiserver's tableconvertor does (first JSONPath
+result; a ``string`` column prints it as JSONPath's text output; ``integer``/``number``/
+``boolean`` keep the JSON value; ``date`` becomes an age; a missing value is null, which kubectl
+prints as ``<none>``). Built-in kinds: the columns of kube-apiserver's printers
+(pkg/printers/internalversion/printers.go) for the kinds listed in ``PRINTERS``; NAME/AGE for the
+other served kinds; CRDs themselves get the default convertor's NAME/CREATED AT.
+"""
+
+import datetime
+import json
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from e2e.apiserver import jsonpath
+from e2e.apiserver.errors import ApiError
+from e2e.apiserver.media import Target
+from e2e.apiserver.resources import Resource
+
+NAME_DOC = (
+    "Name must be unique within a namespace. Is required when creating resources, although some"
+    " resources may allow a client to request the generation of an appropriate name"
+    " automatically. Name is primarily intended for creation idempotence and configuration"
+    " definition. Cannot be updated. More info:"
+    " https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names"
+)
+CREATED_DOC = (
+    "CreationTimestamp is a timestamp representing the server time when this object was"
+    " created. It is not guaranteed to be set in happens-before order across separate"
+    " operations. Clients may not set this value. It is represented in RFC3339 form and is in"
+    " UTC.\n\nPopulated by the system. Read-only. Null for lists. More info:"
+    " https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata"
+)
+Cell = Any
+Row = Callable[[dict[str, Any]], list[Cell]]
+
+
+def column(name: str, kind: str = "string", description: str = "", **extra: Any) -> dict[str, Any]:
+    return {
+        "name": name,
+        "type": kind,
+        "format": extra.get("format", ""),
+        "description": description,
+        "priority": extra.get("priority", 0),
+    }
+
+
+NAME = column("Name", format="name", description=NAME_DOC)
+AGE = column("Age", description=CREATED_DOC)
+
+
+# -- ages ---------------------------------------------------------------------------------------
+
+
+def human_duration(seconds: float) -> str:
+    """k8s.io/apimachinery/pkg/util/duration.HumanDuration: 45s, 3m20s, 12m, 5h30m, 3d4h, 2y."""
+    whole = int(seconds)
+    if whole < -1:
+        return "<invalid>"
+    if whole < 0:
+        return "0s"
+    if whole < 120:
+        return f"{whole}s"
+    minutes = whole // 60
+    if minutes < 10:
+        rest = whole % 60
+        return f"{minutes}m{rest}s" if rest else f"{minutes}m"
+    if minutes < 180:
+        return f"{minutes}m"
+    hours = whole // 3600
+    if hours < 8:
+        rest = minutes % 60
+        return f"{hours}h{rest}m" if rest else f"{hours}h"
+    if hours < 48:
+        return f"{hours}h"
+    if hours < 24 * 8:
+        rest = hours % 24
+        return f"{hours // 24}d{rest}h" if rest else f"{hours // 24}d"
+    if hours < 24 * 365 * 2:
+        return f"{hours // 24}d"
+    if hours < 24 * 365 * 8:
+        days = (hours // 24) % 365
+        return f"{hours // 24 // 365}y{days}d" if days else f"{hours // 24 // 365}y"
+    return f"{hours // 24 // 365}y"
+
+
+def age(timestamp: Any, now: datetime.datetime | None = None) -> str:
+    """A creationTimestamp as kubectl shows it (``<unknown>`` when unset, ``<invalid>`` when it
+    does not parse)."""
+    if not timestamp:
+        return "<unknown>"
+    try:
+        created = datetime.datetime.fromisoformat(str(timestamp).replace("Z", "+00:00"))
+    except ValueError:
+        return "<invalid>"
+    if created.tzinfo is None:
+        created = created.replace(tzinfo=datetime.UTC)
+    return human_duration(((now or datetime.datetime.now(datetime.UTC)) - created).total_seconds())
+
+
+# -- custom resources ---------------------------------------------------------------------------
+
+
+def printer_columns(crd: Mapping[str, Any] | None, version: str) -> list[dict[str, Any]]:
+    """The version's additionalPrinterColumns; ``Age`` alone when there are none (as
+    apiextensions-apiserver serves a CRD that declares none)."""
+    for served in (crd or {}).get("spec", {}).get("versions", []):
+        if served.get("name") == version and served.get("additionalPrinterColumns"):
+            return list(served["additionalPrinterColumns"])
+    return [{"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"}]
+
+
+def _json_text(value: Any) -> str:
+    """JSONPath's text output of one value: strings raw, maps and lists as JSON, numbers and
+    booleans as Go's fmt prints them."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict | list):
+        return json.dumps(value, separators=(",", ":"))
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e21:
+        return str(int(value))
+    return str(value)
+
+
+def _custom_cell(kind: str, value: Any) -> Cell:
+    """tableconvertor.cellForJSONValue, and the string branch's PrintResults."""
+    if value is None:
+        return None
+    if kind == "string":
+        return _json_text(value)
+    if kind == "integer" and isinstance(value, int | float) and not isinstance(value, bool):
+        return int(value)
+    if kind == "number" and isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if kind == "boolean" and isinstance(value, bool):
+        return value
+    if kind == "date" and isinstance(value, str):
+        return age(value)
+    return None
+
+
+def custom_printer(columns: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], Row]:
+    definitions = [NAME]
+    for spec in columns:
+        description = spec.get("description") or (
+            f"Custom resource definition column (in JSONPath format): {spec['jsonPath']}"
+        )
+        definitions.append(
+            column(
+                spec["name"],
+                spec.get("type", "string"),
+                description,
+                format=spec.get("format", ""),
+                priority=spec.get("priority", 0),
+            )
+        )
+
+    def row(obj: dict[str, Any]) -> list[Cell]:
+        cells: list[Cell] = [obj["metadata"]["name"]]
+        for spec in columns:
+            found = jsonpath.find(obj, spec["jsonPath"])
+            cells.append(_custom_cell(spec.get("type", "string"), found[0] if found else None))
+        return cells
+
+    return definitions, row
+
+
+# -- built-in kinds -----------------------------------------------------------------------------
+
+
+def _ports(service: dict[str, Any]) -> str:
+    ports = []
+    for port in service.get("spec", {}).get("ports") or []:
+        protocol = port.get("protocol", "TCP")
+        node = f":{port['nodePort']}" if port.get("nodePort") else ""
+        ports.append(f"{port['port']}{node}/{protocol}")
+    return ",".join(ports) or "<none>"
+
+
+def _external_ip(service: dict[str, Any]) -> str:
+    spec = service.get("spec", {})
+    external = list(spec.get("externalIPs") or [])
+    kind = spec.get("type", "ClusterIP")
+    if kind == "ExternalName":
+        return str(spec.get("externalName", ""))
+    if kind == "LoadBalancer":
+        ingress = service.get("status", {}).get("loadBalancer", {}).get("ingress") or []
+        shown = ",".join(i.get("ip") or i.get("hostname", "") for i in ingress)
+        if len(shown) > 16:
+            shown = shown[:13] + "..."
+        result = [shown] if shown else []
+        result += external
+        return ",".join(result) or "<pending>"
+    return ",".join(external) or "<none>"
+
+
+def _labels(selector: Mapping[str, str] | None) -> str:
+    return ",".join(f"{k}={v}" for k, v in sorted((selector or {}).items())) or "<none>"
+
+
+def _status(obj: dict[str, Any], field: str) -> int:
+    return int(obj.get("status", {}).get(field) or 0)
+
+
+def _age(obj: dict[str, Any]) -> str:
+    return age(obj["metadata"].get("creationTimestamp"))
+
+
+# kind -> (columns between NAME and AGE, their cells)
+PRINTERS: dict[str, tuple[list[dict[str, Any]], Callable[[dict[str, Any]], list[Cell]]]] = {
+    "Namespace": (
+        [column("Status", description="The status of the namespace")],
+        lambda o: [o.get("status", {}).get("phase", "")],
+    ),
+    "ConfigMap": (
+        [column("Data", "integer", "Number of data in configmap")],
+        lambda o: [len(o.get("data") or {}) + len(o.get("binaryData") or {})],
+    ),
+    "Service": (
+        [
+            column("Type", description="The type of the service."),
+            column("Cluster-IP", description="The IP address of the service."),
+            column("External-IP", description="The external IP address of the service."),
+            column("Port(s)", description="The ports of the service."),
+        ],
+        lambda o: [
+            o.get("spec", {}).get("type", ""),
+            o.get("spec", {}).get("clusterIP") or "<none>",
+            _external_ip(o),
+            _ports(o),
+        ],
+    ),
+    "DaemonSet": (
+        [
+            column("Desired", "integer", "The desired number of daemon pods."),
+            column("Current", "integer", "The current number of daemon pods."),
+            column("Ready", "integer", "The number of daemon pods that are ready."),
+            column("Up-to-date", "integer", "The number of daemon pods that are up to date."),
+            column("Available", "integer", "The number of daemon pods that are available."),
+            column("Node Selector", description="The node selector of the daemon set."),
+        ],
+        lambda o: [
+            _status(o, "desiredNumberScheduled"),
+            _status(o, "currentNumberScheduled"),
+            _status(o, "numberReady"),
+            _status(o, "updatedNumberScheduled"),
+            _status(o, "numberAvailable"),
+            _labels(o.get("spec", {}).get("template", {}).get("spec", {}).get("nodeSelector")),
+        ],
+    ),
+    "Deployment": (
+        [
+            column("Ready", description="Number of the pod with ready state"),
+            column("Up-to-date", "integer", "Total number of non-terminated pods targeted by"),
+            column("Available", "integer", "Total number of available pods"),
+        ],
+        lambda o: [
+            f"{_status(o, 'readyReplicas')}/{int(o.get('spec', {}).get('replicas', 1))}",
+            _status(o, "updatedReplicas"),
+            _status(o, "availableReplicas"),
+        ],
+    ),
+}
+
+
+def builtin_printer(resource: Resource) -> tuple[list[dict[str, Any]], Row]:
+    if resource.kind == "CustomResourceDefinition":  # rest.NewDefaultTableConvertor
+        created = column("Created At", "date", CREATED_DOC)
+
+        def created_at(obj: dict[str, Any]) -> list[Cell]:
+            return [obj["metadata"]["name"], obj["metadata"].get("creationTimestamp")]
+
+        return [NAME, created], created_at
+    middle, cells = PRINTERS.get(resource.kind, ([], lambda _: []))
+
+    def row(obj: dict[str, Any]) -> list[Cell]:
+        return [obj["metadata"]["name"], *cells(obj), _age(obj)]
+
+    return [NAME, *middle, AGE], row
+
+
+# -- answers ------------------------------------------------------------------------------------
+
+
+def partial(obj: Mapping[str, Any], version: str) -> dict[str, Any]:
+    return {
+        "kind": "PartialObjectMetadata",
+        "apiVersion": f"meta.k8s.io/{version}",
+        "metadata": obj["metadata"],
+    }
+
+
+def transform(
+    body: dict[str, Any],
+    target: Target,
+    printer: tuple[list[dict[str, Any]], Row],
+    params: Mapping[str, str],
+) -> dict[str, Any]:
+    """An object or a list (``items``) as the Table or PartialObjectMetadata asked for."""
+    listed = "items" in body and body.get("kind", "").endswith("List")
+    items = body["items"] if listed else [body]
+    if target.as_ == "PartialObjectMetadata":
+        if not listed:
+            return partial(body, target.version)
+        return {
+            "kind": "PartialObjectMetadataList",
+            "apiVersion": target.api_version,
+            "metadata": body.get("metadata", {}),
+            "items": [partial(o, target.version) for o in items],
+        }
+    include = params.get("includeObject", "Metadata") or "Metadata"
+    if include not in ("None", "Metadata", "Object"):
+        raise ApiError(
+            400,
+            f'Unsupported value: "{include}": supported values: "None", "Metadata", "Object"',
+        )
+    definitions, row = printer
+    rows = []
+    for obj in items:
+        entry: dict[str, Any] = {"cells": row(obj)}
+        if include == "Object":
+            entry["object"] = obj
+        elif include == "Metadata":
+            entry["object"] = partial(obj, target.version)
+        rows.append(entry)
+    meta = body.get("metadata", {}) if listed else {}
+    metadata = {
+        k: meta[k] for k in ("resourceVersion", "continue", "remainingItemCount") if k in meta
+    }
+    if not listed:
+        metadata["resourceVersion"] = body["metadata"].get("resourceVersion", "")
+    table: dict[str, Any] = {"kind": "Table", "apiVersion": target.api_version}
+    table["metadata"] = metadata
+    table["columnDefinitions"] = definitions
+    table["rows"] = rows
+    return table
