@@ -19,8 +19,13 @@ PROTOBUF = "application/vnd.kubernetes.protobuf"
 # (built-in kinds) and, with the CBOR feature, application/cbor.
 BODY_TYPES = (JSON, YAML)
 META_GROUP = "meta.k8s.io"
-# Forms of an answer other than the object itself, and the versions of meta.k8s.io served.
-TRANSFORMS = {"Table": ("v1", "v1beta1"), "PartialObjectMetadata": ("v1", "v1beta1")}
+# Forms of an answer other than the object itself (for a single object, for a LIST), served in
+# meta.k8s.io v1 and v1beta1.
+TRANSFORMS = {
+    False: ("Table", "PartialObjectMetadata"),
+    True: ("Table", "PartialObjectMetadataList"),
+}
+META_VERSIONS = ("v1", "v1beta1")
 
 
 class Target(NamedTuple):
@@ -62,8 +67,9 @@ def check_body(method: str, content_type: str, body: bytes) -> None:
     )
 
 
-def target(headers: Mapping[str, str]) -> Target:
-    """The first form in the Accept header the emulator serves (406 when none is)."""
+def target(headers: Mapping[str, str], *, listing: bool = False) -> Target:
+    """The first form in the Accept header the emulator serves (406 when none is). A LIST
+    takes ``as=PartialObjectMetadataList``, a GET or WATCH ``as=PartialObjectMetadata``."""
     accept = next((v for k, v in headers.items() if k.lower() == "accept"), "")
     if not accept.strip():
         return Target()
@@ -72,8 +78,12 @@ def target(headers: Mapping[str, str]) -> Target:
             wanted = params.get("as", "")
             if not wanted:
                 return Target()
-            if params.get("g") == META_GROUP and params.get("v") in TRANSFORMS.get(wanted, ()):
-                return Target(wanted, params["v"])
+            if (
+                params.get("g") == META_GROUP
+                and params.get("v") in META_VERSIONS
+                and wanted in TRANSFORMS[listing]
+            ):
+                return Target(wanted.removesuffix("List"), params["v"])
     raise ApiError(
         406,
         f"only the following media types are accepted: {JSON}, "

@@ -140,7 +140,7 @@ class Emulator(kmock.KubernetesScaffold):
                 return await super()._handle(request)
             code, body, content_type = found
             return aiohttp.web.Response(
-                text=json.dumps(body), status=code, headers={"Content-Type": content_type}
+                body=json.dumps(body).encode(), status=code, headers={"Content-Type": content_type}
             )
         try:
             return await self._serve(request)
@@ -179,7 +179,7 @@ class Emulator(kmock.KubernetesScaffold):
             raise ApiError(404, "the server could not find the requested resource")
         key: Key = (resource, namespace, name)
         dry = _dry_run(params)
-        target = media.target(request.headers)
+        target = media.target(request.headers, listing=verb == "list")
         shape = None
         if target.as_ and verb in ("get", "list", "watch"):
             printer = self.printer(resource)
