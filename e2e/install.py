@@ -15,13 +15,15 @@ import re
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import helm_python as helm
+import yaml
 
+from e2e.apiserver import resources
 from e2e.local import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -29,6 +31,40 @@ CHART = ROOT / "charts" / "flowkeeper"
 RELEASE = "flowkeeper"
 NAMESPACE = "flowkeeper"
 _PORT_FLAG = re.compile(r"^(--(?:liveness|metrics)-port)=\d+$")
+
+
+def rendered(values: dict[str, Any]) -> list[dict[str, Any]]:
+    """What ``helm install`` would create: the chart's CRD, the release namespace, then the
+    rendered templates (for when Helm cannot install into the emulator)."""
+    chart = helm.Chart.load(CHART)
+    files = chart.render(values=values, name=RELEASE, namespace=NAMESPACE)
+    crds = [yaml.safe_load(path.read_text()) for path in sorted((CHART / "crds").glob("*.yaml"))]
+    namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}}
+    objects = [*crds, namespace]
+    for path, text in sorted(files.items()):
+        if path.endswith(".yaml"):
+            objects += [doc for doc in yaml.safe_load_all(text) if doc]
+    return objects
+
+
+def collection(obj: dict[str, Any]) -> str:
+    """The URL an object is created at, from the kinds the emulator serves."""
+    resource = resources.of_api_version(obj["apiVersion"], obj["kind"])
+    if resource is None:
+        raise LookupError(f"{obj['apiVersion']} {obj['kind']} is not served")
+    root = "/api" if not resource.group else "/apis"
+    namespace = obj["metadata"].get("namespace") if resource.namespaced else None
+    middle = f"/namespaces/{namespace}" if namespace else ""
+    return f"{root}/{resource.api_version}{middle}/{resource.plural}"
+
+
+def of_release(objects: Iterable[dict[str, Any]], kind: str) -> dict[str, Any]:
+    """The release's one object of ``kind`` (by the chart's app.kubernetes.io/instance label)."""
+    for obj in objects:
+        labels = obj.get("metadata", {}).get("labels") or {}
+        if obj.get("kind") == kind and labels.get("app.kubernetes.io/instance") == RELEASE:
+            return obj
+    raise LookupError(f"release {RELEASE} has no {kind} in the cluster")
 
 
 def helm_config(kubeconfig: Path, namespace: str = NAMESPACE) -> helm.Config:

@@ -50,6 +50,7 @@ def run(
     *args: str,
     stdin: str | None = None,
     timeout: float = TIMEOUT,
+    cwd: Path | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run kubectl against ``kubeconfig``; never raises on a failing exit code (callers assert
     on ``returncode``, ``stdout`` and ``stderr``). Call it off the emulator's event loop."""
@@ -67,5 +68,6 @@ def run(
             text=True,
             env=env,
             timeout=timeout,
+            cwd=cwd,
             check=False,
         )

@@ -156,27 +156,13 @@ class Journey:
             self._create_rendered()
 
     def _create_rendered(self) -> None:
-        chart = helm.Chart.load(install.CHART)
-        files = chart.render(values={}, name=install.RELEASE, namespace=install.NAMESPACE)
-        crd = yaml.safe_load((install.CHART / "crds" / "flowcollector.yaml").read_text())
-        objects = [
-            crd,
-            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": install.NAMESPACE}},
-        ]
-        for path, text in sorted(files.items()):
-            if path.endswith(".yaml"):
-                objects += [doc for doc in yaml.safe_load_all(text) if doc]
-        for obj in objects:
-            code, answer = self.http("POST", _collection(obj), obj)
+        for obj in install.rendered({}):
+            code, answer = self.http("POST", install.collection(obj), obj)
             assert code in (201, 409), (obj["kind"], answer)
 
     def deployment(self) -> dict[str, Any]:
-        name = f"{install.RELEASE}-flowkeeper"
-        found = self.object("deployments", install.NAMESPACE, name) or self.object(
-            "deployments", install.NAMESPACE, install.RELEASE
-        )
-        assert found is not None, "the chart's Deployment is not in the cluster"
-        return found
+        deployments = self.background.call(_objects(self.emulator, "deployments"))
+        return install.of_release(deployments, "Deployment")
 
     def start_operator(self) -> None:
         """The operator as the installed Deployment runs it (restarted when that changes)."""
@@ -226,28 +212,11 @@ def ok(done: Any, expected: str = "") -> None:
 
 
 async def _stored(emulator: Any, plural: str, namespace: str, name: str) -> Any:
-    found = emulator.object(plural, namespace, name)
-    return copy.deepcopy(found)
+    return copy.deepcopy(emulator.object(plural, namespace, name))
 
 
-def _collection(obj: dict[str, Any]) -> str:
-    plurals = {
-        "CustomResourceDefinition": "customresourcedefinitions",
-        "Namespace": "namespaces",
-        "ClusterRole": "clusterroles",
-        "ClusterRoleBinding": "clusterrolebindings",
-        "Role": "roles",
-        "RoleBinding": "rolebindings",
-        "Deployment": "deployments",
-        "Service": "services",
-        "ServiceAccount": "serviceaccounts",
-        "PodDisruptionBudget": "poddisruptionbudgets",
-    }
-    api_version = obj["apiVersion"]
-    root = "/api/v1" if api_version == "v1" else f"/apis/{api_version}"
-    namespace = obj["metadata"].get("namespace")
-    middle = f"/namespaces/{namespace}" if namespace else ""
-    return f"{root}{middle}/{plurals[obj['kind']]}"
+async def _objects(emulator: Any, plural: str) -> list[dict[str, Any]]:
+    return copy.deepcopy(emulator.objects(plural, install.NAMESPACE))
 
 
 def eventually(check: Callable[[], Any], timeout: float = READY_TIMEOUT) -> Any:

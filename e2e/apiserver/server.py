@@ -104,6 +104,14 @@ class Emulator(kmock.KubernetesScaffold):
                 return obj
         return None
 
+    def objects(self, plural: str, namespace: str | None = None) -> list[dict[str, Any]]:
+        """The stored objects of a resource (in ``namespace`` when given)."""
+        return [
+            obj
+            for key, obj in self.api.store.objects.items()
+            if key[0].plural == plural and namespace in (None, key[1])
+        ]
+
     # -- HTTP ---------------------------------------------------------------------------------
 
     def definition(self, resource: Resource) -> dict[str, Any] | None:
