@@ -1,4 +1,4 @@
-"""Discovery documents as kube-apiserver serves them: legacy (``/api``, ``/apis``,
+"""Discovery documents as kube-apiserver serves them: ``/version``, legacy (``/api``, ``/apis``,
 ``/api/v1``, ``/apis/<group>[/<version>]``) and aggregated (``apidiscovery.k8s.io`` v2 and
 v2beta1 ``APIGroupDiscoveryList`` on ``/api`` and ``/apis``, which kubectl 1.27+ asks for first).
 
@@ -63,6 +63,23 @@ GROUP_ORDER = (
     "coordination.k8s.io",
 )
 AGGREGATED = "apidiscovery.k8s.io"
+# GET /version: the release whose behaviour the emulator follows (aggregated discovery v2,
+# kubectl's newest here). Helm checks a chart's kubeVersion against it.
+VERSION = {
+    "major": "1",
+    "minor": "33",
+    "emulationMajor": "1",
+    "emulationMinor": "33",
+    "minCompatibilityMajor": "1",
+    "minCompatibilityMinor": "32",
+    "gitVersion": "v1.33.0+flowkeeper.emulator",
+    "gitCommit": "0000000000000000000000000000000000000000",
+    "gitTreeState": "clean",
+    "buildDate": "2025-04-23T00:00:00Z",
+    "goVersion": "go1.24.2",
+    "compiler": "gc",
+    "platform": "linux/amd64",
+}
 _PATH = re.compile(r"^/(?:api|apis(?:/(?P<group>[^/]+))?)(?:/(?P<version>[^/]+))?/?$")
 
 
@@ -241,6 +258,8 @@ def answer(
     path: str, headers: Mapping[str, str], served: list[Served], server: str
 ) -> tuple[int, dict[str, Any], str] | None:
     """(status, body, content type) of a discovery path; None for other paths."""
+    if path.rstrip("/") == "/version":
+        return 200, dict(VERSION), media.JSON
     match = _PATH.match(path)
     if match is None:
         return None

@@ -8,19 +8,30 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from e2e import cluster, kubectl
 from e2e.emulator import TEST_AGENT, Background, running
 
+SAMPLE = Path(__file__).parents[2] / "e2e" / "samples" / "flowcollector.yaml"
 VERSIONS = [
     pytest.param(k, id=str(k), marks=pytest.mark.skipif(k.path is None, reason=k.missing))
     for k in kubectl.binaries()
 ]
+
+
+def condition(kind: str, status: str) -> dict[str, str]:
+    return {
+        "type": kind,
+        "status": status,
+        "reason": "RolloutComplete",
+        "message": "3/3 collector pods ready",
+        "lastTransitionTime": "2026-01-01T00:00:00Z",
+    }
+
+
 FC_STATUS = {
-    "conditions": [
-        {"type": "Progressing", "status": "False"},
-        {"type": "Ready", "status": "True", "reason": "Available"},
-    ],
+    "conditions": [condition("Progressing", "False"), condition("Ready", "True")],
     "nodes": "3/3",
     "serviceAddresses": ["203.0.113.10", "198.51.100.7"],
 }
@@ -47,12 +58,7 @@ def emulated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Background]:
     with running(kubeconfig=kubeconfig) as background:
         url = background.emulator.url
         assert call(url, "POST", cluster.NAMESPACES, {"metadata": {"name": "netflow"}})[0] == 201
-        fc = {
-            "apiVersion": "flows.flowkeeper.dev/v1alpha1",
-            "kind": "FlowCollector",
-            "metadata": {"name": "edge"},
-            "spec": {"image": "registry.example.com/collector:1.0"},
-        }
+        fc = yaml.safe_load(SAMPLE.read_text())
         path = cluster.FC.format(ns="netflow")
         assert call(url, "POST", path, fc)[0] == 201
         status = call(url, "PUT", f"{path}/edge/status", {**fc, "status": FC_STATUS})
@@ -268,3 +274,10 @@ def test_event_field_selectors(emulated: Background, tmp_path: Path) -> None:
     )
     assert code == 400
     assert "not a known field selector" in status["message"]
+
+
+def test_version_is_the_release_the_emulator_follows(emulated: Background) -> None:
+    code, version = call(emulated.emulator.url, "GET", "/version")
+    assert code == 200
+    assert (version["major"], version["minor"]) == ("1", "33")
+    assert version["gitVersion"].startswith("v1.33.0")
