@@ -15,8 +15,9 @@ from e2e.apiserver.errors import ApiError
 JSON = "application/json"
 YAML = "application/yaml"
 PROTOBUF = "application/vnd.kubernetes.protobuf"
-# What the emulator decodes a POST/PUT/DELETE body from. kube-apiserver also takes protobuf
-# (built-in kinds) and, with the CBOR feature, application/cbor.
+# What the emulator decodes a POST/PUT/DELETE body from; protobuf too for the kinds protobuf.py
+# decodes. kube-apiserver takes protobuf for every built-in kind and, with the CBOR feature,
+# application/cbor.
 BODY_TYPES = (JSON, YAML)
 META_GROUP = "meta.k8s.io"
 # Forms of an answer other than the object itself (for a single object, for a LIST), served in
@@ -52,6 +53,12 @@ def parse(header: str) -> list[tuple[str, dict[str, str]]]:
     return ranges
 
 
+def is_protobuf(method: str, content_type: str, body: bytes) -> bool:
+    """A POST/PUT/DELETE body in protobuf (see protobuf.py for the kinds decoded)."""
+    kind = content_type.split(";", 1)[0].strip().lower()
+    return method in ("POST", "PUT", "DELETE") and bool(body) and kind == PROTOBUF
+
+
 def check_body(method: str, content_type: str, body: bytes) -> None:
     """415 for a POST/PUT/DELETE body the emulator cannot decode (PATCH bodies are checked by
     patch type in objects.apply_patch)."""
@@ -60,7 +67,11 @@ def check_body(method: str, content_type: str, body: bytes) -> None:
     kind = content_type.split(";", 1)[0].strip().lower()
     if kind in ("", *BODY_TYPES):
         return
-    raise ApiError(
+    raise unsupported()
+
+
+def unsupported() -> ApiError:
+    return ApiError(
         415,
         "the body of the request was in an unknown format - accepted media types include: "
         + ", ".join(BODY_TYPES),

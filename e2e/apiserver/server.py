@@ -13,7 +13,17 @@ import aiohttp.web
 import attrs
 import kmock
 
-from e2e.apiserver import definitions, discovery, media, paths, resources, selectors, tables, views
+from e2e.apiserver import (
+    definitions,
+    discovery,
+    media,
+    paths,
+    protobuf,
+    resources,
+    selectors,
+    tables,
+    views,
+)
 from e2e.apiserver.admission import Rule
 from e2e.apiserver.api import Api
 from e2e.apiserver.errors import ApiError, not_found
@@ -129,10 +139,15 @@ class Emulator(kmock.KubernetesScaffold):
         return tables.builtin_printer(resource)
 
     async def __call__(self, raw: aiohttp.web.BaseRequest) -> aiohttp.web.StreamResponse:
-        # A body the emulator cannot decode (protobuf from kubectl 1.32+ for built-in kinds) is
-        # refused before kmock parses it as text.
+        # A protobuf body (Helm 4's release Secrets, kubectl 1.32+'s typed commands) becomes
+        # JSON, or a 415 if its kind is not decoded; so does any other body the emulator cannot
+        # read, before kmock parses it as text.
         try:
-            media.check_body(raw.method, raw.headers.get("Content-Type", ""), await raw.read())
+            body = await raw.read()
+            if media.is_protobuf(raw.method, raw.headers.get("Content-Type", ""), body):
+                _as_json(raw, body)
+            else:
+                media.check_body(raw.method, raw.headers.get("Content-Type", ""), body)
         except ApiError as error:
             self._log.append((raw.headers.get("User-Agent", ""), raw.method.lower(), raw.path))
             return _error_response(error)
@@ -248,6 +263,16 @@ class Emulator(kmock.KubernetesScaffold):
                 views.list_body(resource, deleted, str(self.api.store.version))
             )
         raise ApiError(405, f"{method} is not supported")
+
+
+def _as_json(raw: aiohttp.web.BaseRequest, body: bytes) -> None:
+    """Replace a protobuf body by its JSON, in place: aiohttp's read(), text() and json()
+    return ``_read_bytes`` once the body has been read (a read request cannot be cloned)."""
+    try:
+        decoded = protobuf.decode(body)
+    except (protobuf.DecodeError, UnicodeDecodeError) as error:
+        raise media.unsupported() from error
+    raw._read_bytes = json.dumps(decoded).encode()
 
 
 def _error_response(error: ApiError) -> aiohttp.web.Response:

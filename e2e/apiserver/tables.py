@@ -216,6 +216,13 @@ PRINTERS: dict[str, tuple[list[dict[str, Any]], Callable[[dict[str, Any]], list[
         [column("Status", description="The status of the namespace")],
         lambda o: [o.get("status", {}).get("phase", "")],
     ),
+    "Secret": (
+        [
+            column("Type", description="The type of the secret"),
+            column("Data", "integer", "Number of data in secret"),
+        ],
+        lambda o: [o.get("type", ""), len(o.get("data") or {})],
+    ),
     "ConfigMap": (
         [column("Data", "integer", "Number of data in configmap")],
         lambda o: [len(o.get("data") or {}) + len(o.get("binaryData") or {})],

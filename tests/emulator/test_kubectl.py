@@ -111,11 +111,38 @@ def test_api_resources_lists_short_names_not_subresources(
 
 
 @pytest.mark.parametrize("k", VERSIONS)
-def test_protobuf_writes_are_refused_with_415(k: kubectl.Kubectl, emulated: Background) -> None:
-    """kubectl 1.32+ encodes built-in kinds as protobuf in its typed commands (here `kubectl
-    create configmap`) and does not fall back to JSON on 415; older versions send JSON."""
-    name = f"literal-{k.version.replace('.', '-')}"
-    done = run(k, emulated, "create", "configmap", name, "-n", "netflow", "--from-literal=a=b")
+def test_typed_commands_write_namespaces_configmaps_secrets(
+    k: kubectl.Kubectl, emulated: Background
+) -> None:
+    """kubectl 1.32+ encodes these built-in kinds as protobuf in its typed commands; the
+    emulator decodes them (older versions send JSON)."""
+    suffix = k.version.replace(".", "-")
+    ns = f"typed-{suffix}"
+    for args in (
+        ["create", "namespace", ns],
+        ["create", "configmap", "settings", "-n", ns, "--from-literal=a=b"],
+        ["create", "secret", "generic", "token", "-n", ns, "--from-literal=pw=hunter2"],
+    ):
+        done = run(k, emulated, *args)
+        assert done.returncode == 0, done.stderr
+    secret = emulated.emulator.object("secrets", ns, "token")
+    assert secret is not None
+    assert (secret["type"], secret["data"]) == ("Opaque", {"pw": "aHVudGVyMg=="})
+    configmap = emulated.emulator.object("configmaps", ns, "settings")
+    assert configmap is not None
+    assert configmap["data"] == {"a": "b"}
+    done = run(k, emulated, "delete", "configmap", "settings", "-n", ns)  # DeleteOptions
+    assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.parametrize("k", VERSIONS)
+def test_other_protobuf_writes_are_refused_with_415(
+    k: kubectl.Kubectl, emulated: Background
+) -> None:
+    """A kind the emulator does not decode from protobuf (a Deployment from `kubectl create
+    deployment`, 1.32+) is 415, not 400, and kubectl does not fall back to JSON."""
+    name = f"web-{k.version.replace('.', '-')}"
+    done = run(k, emulated, "create", "deployment", name, "-n", "netflow", "--image=nginx:1.27")
     if k.version >= "1.32":
         assert done.returncode == 1
         assert "the body of the request was in an unknown format" in done.stderr
@@ -195,6 +222,7 @@ def test_partial_object_metadata_and_unacceptable(emulated: Background) -> None:
 
 
 def test_protobuf_body_is_415_with_a_status(emulated: Background) -> None:
+    """A protobuf body that does not decode (truncated here) is 415 with a Status."""
     request = urllib.request.Request(
         emulated.emulator.url + cluster.CONFIGMAPS.format(ns="netflow"),
         data=b"k8s\x00\n\x0f\n\x02v1\x12\tConfigMap\xff\xfe",
