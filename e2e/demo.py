@@ -95,11 +95,10 @@ class Demo:
             say("  creating the rendered chart's objects through the API instead")
             self.create_rendered(values)
             return
-        status = release.get("info", {}).get("status", "?")
-        say(f"  release {install.RELEASE}: revision {release.get('version', '?')}, {status}")
-        for line in str(release.get("manifest", "")).splitlines():
-            if line.startswith("kind: "):
-                say(f"    {line[6:]}")
+        say(f"  release {release['name']}: revision {release['revision']}, {release['status']}")
+        if self.kubectl is not None:
+            self.run_kubectl("get", "crd")
+            self.run_kubectl("get", "deploy,svc,sa,cronjob", "-n", install.NAMESPACE)
 
     def create_rendered(self, values: dict[str, Any]) -> None:
         for obj in install.rendered(values):
