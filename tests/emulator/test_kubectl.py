@@ -309,3 +309,26 @@ def test_version_is_the_release_the_emulator_follows(emulated: Background) -> No
     assert code == 200
     assert (version["major"], version["minor"]) == ("1", "33")
     assert version["gitVersion"].startswith("v1.33.0")
+
+
+@pytest.mark.parametrize("k", VERSIONS)
+def test_get_watch_prints_rows(k: kubectl.Kubectl, emulated: Background) -> None:
+    """`kubectl get fc -w` reads Tables from the WATCH stream (one row per event)."""
+    done = run(k, emulated, "get", "fc", "-n", "netflow", "-w", "--request-timeout=1s")
+    lines = done.stdout.splitlines()
+    assert lines[0].split() == ["NAME", "READY", "NODES", "ADDRESS", "AGE"], done.stderr
+    assert lines[1].split()[:4] == ["edge", "True", "3/3", "203.0.113.10"]
+
+
+def test_watch_events_carry_tables(emulated: Background) -> None:
+    path = f"{cluster.FC.format(ns='netflow')}?watch=true&timeoutSeconds=1&resourceVersion=0"
+    request = urllib.request.Request(
+        emulated.emulator.url + path,
+        headers={"Accept": "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        events = [json.loads(line) for line in response.read().splitlines() if line.strip()]
+    assert events, "no event"
+    table = events[0]["object"]
+    assert (events[0]["type"], table["kind"]) == ("ADDED", "Table")
+    assert table["rows"][0]["cells"][:2] == ["edge", "True"]
