@@ -127,40 +127,40 @@ def _b64(value: bytes) -> str:
     return base64.b64encode(value).decode()
 
 
-def secret(data: bytes) -> dict[str, Any]:
-    obj: dict[str, Any] = {}
-    entries: dict[int, list[bytes]] = {}
-    for number, _, value in fields(data):
-        if number == 1:
-            obj["metadata"] = object_meta(value)
-        elif number in (2, 4):
-            entries.setdefault(number, []).append(value)
-        elif number == 3:
-            obj["type"] = _text(value)
-        elif number == 5:
-            obj["immutable"] = bool(value)
-    if 2 in entries:
-        obj["data"] = _map(entries[2], _b64)
-    if 4 in entries:
-        obj["stringData"] = _map(entries[4], _text)
-    return obj
+# How a field is read: a scalar, a map (repeated key/value entries), or a nested message.
+_READERS: dict[str, Callable[[list[Any]], Any]] = {
+    "meta": lambda values: object_meta(values[-1]),
+    "string": lambda values: _text(values[-1]),
+    "bool": lambda values: bool(values[-1]),
+    "string_map": lambda values: _map(values, _text),
+    "bytes_map": lambda values: _map(values, _b64),
+}
+# kind -> field number -> (JSON name, reader)
+_MESSAGES = {
+    "Secret": {
+        1: ("metadata", "meta"),
+        2: ("data", "bytes_map"),
+        3: ("type", "string"),
+        4: ("stringData", "string_map"),
+        5: ("immutable", "bool"),
+    },
+    "ConfigMap": {
+        1: ("metadata", "meta"),
+        2: ("data", "string_map"),
+        3: ("binaryData", "bytes_map"),
+        4: ("immutable", "bool"),
+    },
+}
 
 
-def config_map(data: bytes) -> dict[str, Any]:
-    obj: dict[str, Any] = {}
-    entries: dict[int, list[bytes]] = {}
+def message(kind: str, data: bytes) -> dict[str, Any]:
+    """A message of ``_MESSAGES`` as its JSON object."""
+    layout = _MESSAGES[kind]
+    grouped: dict[int, list[Any]] = {}
     for number, _, value in fields(data):
-        if number == 1:
-            obj["metadata"] = object_meta(value)
-        elif number in (2, 3):
-            entries.setdefault(number, []).append(value)
-        elif number == 4:
-            obj["immutable"] = bool(value)
-    if 2 in entries:
-        obj["data"] = _map(entries[2], _text)
-    if 3 in entries:
-        obj["binaryData"] = _map(entries[3], _b64)
-    return obj
+        if number in layout:
+            grouped.setdefault(number, []).append(value)
+    return {layout[n][0]: _READERS[layout[n][1]](values) for n, values in grouped.items()}
 
 
 def namespace(data: bytes) -> dict[str, Any]:
@@ -195,8 +195,8 @@ def delete_options(data: bytes) -> dict[str, Any]:
 
 # (apiVersion, kind) -> decoder of the object's message
 KINDS: dict[tuple[str, str], Callable[[bytes], dict[str, Any]]] = {
-    ("v1", "Secret"): secret,
-    ("v1", "ConfigMap"): config_map,
+    ("v1", "Secret"): lambda data: message("Secret", data),
+    ("v1", "ConfigMap"): lambda data: message("ConfigMap", data),
     ("v1", "Namespace"): namespace,
 }
 
