@@ -252,13 +252,21 @@ def journey(
         finally:
             shared.stop_operator()
             controllers.cancel()
-            reporter = request.config.pluginmanager.get_plugin("terminalreporter")
             text = "kubectl x step matrix of the user journey\n" + shared.matrix()
             (workdir / "matrix.txt").write_text(text + "\n")
-            if reporter is not None:
-                reporter.write_line("")
-                for line in text.splitlines():
-                    reporter.write_line(line)
+            show(request.config, text)
+
+
+def show(config: pytest.Config, text: str) -> None:
+    """Print past pytest's output capture (the matrix is the suite's report)."""
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    capture = config.pluginmanager.get_plugin("capturemanager")
+    if reporter is None:
+        return
+    with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
+        reporter.write_line("")
+        for line in text.splitlines():
+            reporter.write_line(line)
 
 
 def collector(name: str, namespace: str, **changes: Any) -> dict[str, Any]:
