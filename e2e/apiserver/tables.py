@@ -274,8 +274,63 @@ PRINTERS: dict[str, tuple[list[dict[str, Any]], Callable[[dict[str, Any]], list[
 }
 
 
+# Kinds printed as NAME and CREATED AT (an RFC 3339 time, not an age): the default table
+# convertor (CRDs) and the RBAC role printers.
+CREATED_AT_KINDS = frozenset({"CustomResourceDefinition", "ClusterRole", "Role"})
+
+
+def _bool_pointer(value: Any) -> str:
+    """printBoolPtr: ``<unset>`` for nil."""
+    return "<unset>" if value is None else ("True" if value else "False")
+
+
+def _since(timestamp: Any) -> str:
+    return age(timestamp) if timestamp else "<none>"
+
+
+def _role(binding: dict[str, Any]) -> str:
+    ref = binding.get("roleRef") or {}
+    return f"{ref.get('kind', '')}/{ref.get('name', '')}"
+
+
+PRINTERS |= {
+    "ServiceAccount": (
+        [column("Secrets", "integer", "Secrets is a list of the secrets in the same namespace")],
+        lambda o: [len(o.get("secrets") or [])],
+    ),
+    "CronJob": (
+        [
+            column("Schedule", description="The schedule in Cron format"),
+            column("Timezone", description="The time zone name for the given schedule"),
+            column("Suspend", "boolean", "Whether subsequent executions are suspended"),
+            column("Active", "integer", "A list of pointers to currently running jobs."),
+            column("Last Schedule", description="Last time the job was scheduled"),
+        ],
+        lambda o: [
+            o.get("spec", {}).get("schedule", ""),
+            o.get("spec", {}).get("timeZone") or "<none>",
+            _bool_pointer(o.get("spec", {}).get("suspend")),
+            len(o.get("status", {}).get("active") or []),
+            _since(o.get("status", {}).get("lastScheduleTime")),
+        ],
+    ),
+    "Lease": (
+        [column("Holder", description="HolderIdentity contains the identity of the holder")],
+        lambda o: [o.get("spec", {}).get("holderIdentity") or ""],
+    ),
+    "ClusterRoleBinding": (
+        [column("Role", description="RoleRef references a ClusterRole")],
+        lambda o: [_role(o)],
+    ),
+    "RoleBinding": (
+        [column("Role", description="RoleRef can reference a Role or a ClusterRole")],
+        lambda o: [_role(o)],
+    ),
+}
+
+
 def builtin_printer(resource: Resource) -> tuple[list[dict[str, Any]], Row]:
-    if resource.kind == "CustomResourceDefinition":  # rest.NewDefaultTableConvertor
+    if resource.kind in CREATED_AT_KINDS:  # rest.NewDefaultTableConvertor, printClusterRole
         created = column("Created At", "date", CREATED_DOC)
 
         def created_at(obj: dict[str, Any]) -> list[Cell]:

@@ -201,7 +201,9 @@ def test_table_of_built_in_kinds(emulated: Background) -> None:
     _, table = call(url, "GET", cluster.NAMESPACES, Accept=accept)
     assert [c["name"] for c in table["columnDefinitions"]] == ["Name", "Status", "Age"]
     _, table = call(url, "GET", "/apis/coordination.k8s.io/v1/leases", Accept=accept)
-    assert [c["name"] for c in table["columnDefinitions"]] == ["Name", "Age"]
+    assert [c["name"] for c in table["columnDefinitions"]] == ["Name", "Holder", "Age"]
+    _, table = call(url, "GET", "/apis/apps/v1/replicasets", Accept=accept)
+    assert [c["name"] for c in table["columnDefinitions"]] == ["Name", "Age"]  # not printed yet
 
 
 def test_partial_object_metadata_and_unacceptable(emulated: Background) -> None:
