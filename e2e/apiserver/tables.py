@@ -293,7 +293,51 @@ def _role(binding: dict[str, Any]) -> str:
     return f"{ref.get('kind', '')}/{ref.get('name', '')}"
 
 
+def _pod(pod: dict[str, Any]) -> list[Cell]:
+    """printPod's READY, STATUS and RESTARTS, for pods without init containers."""
+    spec, status = pod.get("spec", {}), pod.get("status", {})
+    reason = status.get("reason") or status.get("phase", "")
+    restarts, ready, running, last_restart = 0, 0, False, ""
+    for container in reversed(status.get("containerStatuses") or []):
+        restarts += int(container.get("restartCount") or 0)
+        finished = (container.get("lastState") or {}).get("terminated") or {}
+        last_restart = max(last_restart, str(finished.get("finishedAt") or ""))
+        state = container.get("state") or {}
+        waiting, terminated = state.get("waiting") or {}, state.get("terminated")
+        if waiting.get("reason"):
+            reason = waiting["reason"]
+        elif terminated is not None and terminated.get("reason"):
+            reason = terminated["reason"]
+        elif terminated is not None:
+            signal = terminated.get("signal")
+            reason = f"Signal:{signal}" if signal else f"ExitCode:{terminated.get('exitCode', 0)}"
+        elif container.get("ready") and "running" in state:
+            running = True
+            ready += 1
+    if reason == "Completed" and running:
+        conditions = status.get("conditions") or []
+        has_ready = any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
+        reason = "Running" if has_ready else "NotReady"
+    if pod["metadata"].get("deletionTimestamp"):
+        if status.get("reason") == "NodeLost":
+            reason = "Unknown"
+        elif status.get("phase") not in ("Succeeded", "Failed"):
+            reason = "Terminating"
+    shown = str(restarts)
+    if restarts and last_restart:
+        shown = f"{restarts} ({age(last_restart)} ago)"
+    return [f"{ready}/{len(spec.get('containers') or [])}", reason, shown]
+
+
 PRINTERS |= {
+    "Pod": (
+        [
+            column("Ready", description="The aggregate readiness state of this pod"),
+            column("Status", description="The aggregate status of the containers in this pod."),
+            column("Restarts", description="The number of times the containers in this pod"),
+        ],
+        _pod,
+    ),
     "ServiceAccount": (
         [column("Secrets", "integer", "Secrets is a list of the secrets in the same namespace")],
         lambda o: [len(o.get("secrets") or [])],

@@ -5,6 +5,7 @@ from typing import Any
 import pytest
 
 from e2e.apiserver import jsonpath, tables
+from e2e.apiserver.resources import BY_KIND
 
 OBJ: dict[str, Any] = {
     "metadata": {"name": "edge", "labels": {"app.kubernetes.io/name": "fk"}},
@@ -103,3 +104,42 @@ def test_a_crd_without_columns_gets_age() -> None:
     assert tables.printer_columns({"spec": {"versions": [{"name": "v1"}]}}, "v1") == [
         {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"}
     ]
+
+
+def pod(*statuses: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    containers = [{"name": f"c{i}"} for i in range(len(statuses))]
+    return {
+        "metadata": {"name": "p", **extra.pop("metadata", {})},
+        "spec": {"containers": containers},
+        "status": {"phase": "Running", "containerStatuses": list(statuses), **extra},
+    }
+
+
+RUNNING = {"ready": True, "restartCount": 0, "state": {"running": {}}}
+
+
+@pytest.mark.parametrize(
+    ("obj", "cells"),
+    [
+        (pod(RUNNING, RUNNING), ["2/2", "Running", "0"]),
+        (
+            pod(
+                RUNNING,
+                {
+                    "ready": False,
+                    "restartCount": 3,
+                    "state": {"waiting": {"reason": "CrashLoopBackOff"}},
+                },
+            ),
+            ["1/2", "CrashLoopBackOff", "3"],
+        ),
+        (pod({"state": {"terminated": {"exitCode": 2}}}), ["0/1", "ExitCode:2", "0"]),
+        (
+            pod(RUNNING, metadata={"deletionTimestamp": "2026-01-01T00:00:00Z"}),
+            ["1/1", "Terminating", "0"],
+        ),
+    ],
+)
+def test_pod_cells(obj: dict[str, Any], cells: list[str]) -> None:
+    _, row = tables.builtin_printer(BY_KIND["", "Pod"])
+    assert row(obj)[1:4] == cells
