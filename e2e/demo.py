@@ -10,6 +10,7 @@ and queries the series back. Everything it writes goes under .demo/ (logs, kubec
 
 import asyncio
 import contextlib
+import json
 import shutil
 import sys
 import time
@@ -19,6 +20,7 @@ from typing import Any
 
 import helm_python as helm
 import yaml
+from flowkeeper.operator import collector_schema
 
 from e2e import cluster, emulator, install, kubectl, receivers
 
@@ -140,6 +142,7 @@ class Demo:
     def show(self, fc: dict[str, Any]) -> None:
         say("  children of FlowCollector netflow/edge:")
         self.call(show_children(self.api))
+        self.call(show_collector_config(self.api))
         if self.kubectl is None:
             say("\n  (no kubectl on PATH: the Table `kubectl get fc -n netflow` reads, laid out)")
             indent(self.call(table(self.api, cluster.FC.format(ns="netflow"))))
@@ -177,6 +180,23 @@ async def table(api: cluster.Api, path: str) -> str:
         "   ".join(cell.ljust(width) for cell, width in zip(r, widths, strict=True)).rstrip()
         for r in rows
     )
+
+
+async def show_collector_config(api: cluster.Api) -> None:
+    """The config.json the collector will read (the ConfigMap its pods mount), checked against
+    the collector's own schema (operator/collector-config.schema.json)."""
+    configmap = await api.get(f"{cluster.CONFIGMAPS.format(ns='netflow')}/edge-config")
+    assert configmap is not None
+    text = configmap["data"]["config.json"]
+    say("\n  config.json the collector reads (ConfigMap netflow/edge-config):")
+    for line in text.splitlines():
+        say(f"    {line}")
+    broken = collector_schema.problems(json.loads(text))
+    source = f"carverauto/serviceradar {collector_schema.SOURCE_COMMIT}"
+    if broken:
+        say(f"  INVALID for the collector ({source}): {broken}")
+    else:
+        say(f"  validates against the collector's schema ({source} config.rs)")
 
 
 async def show_children(api: cluster.Api) -> None:

@@ -1,7 +1,8 @@
 """One FlowCollector's reconcile, whatever triggered it: build -> read -> check names ->
 write what differs -> status (I/O orchestration; the decisions are in pure modules).
 
-Every outcome ends in a status: applied (the rollout), ``InvalidSpec``, ``NameConflict`` (a
+Every outcome ends in a status: applied (the rollout), ``InvalidSpec``, ``InvalidConfig`` (the
+config.json would be refused by the collector: nothing is applied), ``NameConflict`` (a
 child's name is held by an object we do not control: nothing is written at all) or
 ``ApplyFailed`` (the API refused a child, with the API's message). Only transient API errors
 that outlast the call-level retries are raised, for the caller to schedule a retry.
@@ -15,6 +16,7 @@ from typing import Any
 from flowkeeper.operator import (
     children,
     cleanup,
+    config,
     events,
     kube,
     manifests,
@@ -67,7 +69,7 @@ async def _reconcile(runtime: Runtime, owner: Owner, *, trigger: str) -> str:
     try:
         parsed = parse(owner)
     except SpecError as error:
-        if await _refuse(runtime, owner, "InvalidSpec", str(error), previous):
+        if await _refuse(runtime, owner, error.reason, str(error), previous):
             metrics.INVALID_SPECS.inc()
         return "invalid"
     wanted = desired(owner, parsed)
@@ -115,8 +117,15 @@ async def _reconcile(runtime: Runtime, owner: Owner, *, trigger: str) -> str:
         addresses=status.service_addresses(lives["Service", name]),
         previous=previous,
         now=_now(),
+        unknown_config=config.check_config(parsed),
     )
     changed |= await write_status(runtime, owner, new, previous)
+    unknown = status.newly_unknown(new, previous)
+    if unknown is not None:
+        logger.warning(f"FlowCollector {'/'.join(key(owner))}: {unknown}")
+        await events.post(
+            runtime, owner, reason="UnknownConfigKeys", message=unknown, type_="Warning"
+        )
     return "changed" if changed else "unchanged"
 
 
@@ -163,7 +172,7 @@ async def _follow(runtime: Runtime, owner: Owner, kind: str, live: kube.Object |
         live is None
         or live["metadata"]["name"] != key(owner)[1]
         or "observedGeneration" not in previous
-        or ready.get("reason") in ("InvalidSpec", "NameConflict", "ApplyFailed")
+        or ready.get("reason") in status.REFUSALS
     ):
         return False  # not a status input, or a status that only a full reconcile can clear
     if kind == "DaemonSet":
@@ -209,8 +218,11 @@ async def write_status(
 
 
 def parse(owner: Owner) -> spec.FlowCollectorSpec:
+    """The checked spec; SpecError (ConfigError when the collector would refuse its config)."""
     spec.check_name(owner["metadata"]["name"])
-    return spec.parse_spec(owner.get("spec") or {})
+    parsed = spec.parse_spec(owner.get("spec") or {})
+    config.check_config(parsed)
+    return parsed
 
 
 def desired(owner: Owner, parsed: spec.FlowCollectorSpec) -> list[manifests.Manifest]:
