@@ -7,10 +7,11 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from e2e.apiserver import admission, objects, services
+from e2e.apiserver import admission, listtypes, objects, services
 from e2e.apiserver.controllers import CLOUD_AGENT, GC_AGENT, Controllers
 from e2e.apiserver.errors import ApiError, already_exists, conflict, invalid, not_found
-from e2e.apiserver.resources import Resource
+from e2e.apiserver.managedfields import FieldManager, manager_of, working_copy
+from e2e.apiserver.resources import BY_PATH, Resource
 from e2e.apiserver.store import Key, Store
 
 
@@ -35,6 +36,7 @@ class Api:
         agent: str = "",
         *,
         dry_run: bool = False,
+        field_manager: FieldManager | None = None,
     ) -> dict[str, Any]:
         if not isinstance(body, dict):
             raise ApiError(400, "the body of the request must be a JSON object")
@@ -76,6 +78,7 @@ class Api:
         metadata.update(uid=str(uuid.uuid4()), creationTimestamp=objects.now())
         if resource.has_generation:
             metadata["generation"] = 1
+        self._record(resource, None, new, field_manager or FieldManager(manager_of(None, agent)))
         if dry_run:
             return new  # what would be stored, without a resourceVersion
         metadata["resourceVersion"] = self.store.bump()
@@ -91,6 +94,7 @@ class Api:
         subresource: str = "",
         agent: str = "",
         dry_run: bool = False,
+        field_manager: FieldManager | None = None,
     ) -> dict[str, Any]:
         """Patch or update: ``change`` builds the new object from a copy of the stored one.
 
@@ -99,7 +103,7 @@ class Api:
         old = self.store.get(key)
         if old is None:
             raise not_found(resource.qualified, name)
-        new = change(copy.deepcopy(old))
+        new = change(working_copy(old))
         if not isinstance(new, dict):
             raise ApiError(400, "the object must be a JSON object")
         new = objects.only_what_the_endpoint_writes(resource, old, new, subresource)
@@ -111,6 +115,8 @@ class Api:
         self._admit(resource, old, new, agent, dry_run=dry_run)
         if "generation" in old["metadata"] and objects.essence(new) != objects.essence(old):
             new["metadata"]["generation"] = int(old["metadata"]["generation"]) + 1
+        writer = field_manager or FieldManager(manager_of(None, agent), subresource)
+        self._record(resource, old, new, writer)
         if new == old:
             return old  # nothing changed: no new resourceVersion, no event
         if dry_run:
@@ -163,6 +169,25 @@ class Api:
         self.store.put(key, new, old)
         self._after_write(resource, key, old, new)
         return new
+
+    # -- field management ---------------------------------------------------------------------
+
+    def schema(self, resource: Resource) -> listtypes.Schema:
+        """What server-side apply merges by (a custom resource's from its stored CRD)."""
+        if listtypes.is_built_in(resource):
+            return listtypes.of_resource(resource)
+        crds = BY_PATH["apiextensions.k8s.io", "v1", "customresourcedefinitions"]
+        return listtypes.of_resource(resource, self.store.items(crds, None))
+
+    def _record(
+        self,
+        resource: Resource,
+        old: dict[str, Any] | None,
+        new: dict[str, Any],
+        writer: FieldManager,
+    ) -> None:
+        built_in = listtypes.is_built_in(resource)
+        writer.record(self.schema(resource), old, new, built_in=built_in)
 
     # -- checks -------------------------------------------------------------------------------
 

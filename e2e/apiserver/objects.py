@@ -14,7 +14,6 @@ from e2e.apiserver.resources import CUSTOM_GROUPS, Resource
 JSON_PATCH = "application/json-patch+json"
 MERGE_PATCH = "application/merge-patch+json"
 STRATEGIC_PATCH = "application/strategic-merge-patch+json"
-APPLY_PATCH = "application/apply-patch+yaml"
 # Fields of metadata only the server sets; a write cannot change them.
 SERVER_METADATA = (
     "uid",
@@ -48,8 +47,6 @@ def apply_patch(
     resource: Resource, old: dict[str, Any], body: Any, content_type: str
 ) -> dict[str, Any]:
     kind = content_type.split(";", 1)[0].strip().lower()
-    if kind == APPLY_PATCH:
-        raise ApiError(415, "server-side apply is not supported by the emulator")
     if kind == JSON_PATCH or isinstance(body, list):
         if not isinstance(body, list):
             raise ApiError(400, "a JSON patch must be a list of operations")

@@ -14,6 +14,7 @@ import attrs
 import kmock
 
 from e2e.apiserver import (
+    apply,
     definitions,
     discovery,
     media,
@@ -28,6 +29,7 @@ from e2e.apiserver.admission import Rule
 from e2e.apiserver.api import Api
 from e2e.apiserver.errors import ApiError, not_found
 from e2e.apiserver.faults import Call, Fault, Faults
+from e2e.apiserver.managedfields import FieldManager, manager_of
 from e2e.apiserver.objects import apply_patch
 from e2e.apiserver.resources import BY_PATH, CUSTOM_GROUPS, Resource
 from e2e.apiserver.store import Key
@@ -202,6 +204,7 @@ class Emulator(kmock.KubernetesScaffold):
             raise ApiError(404, "the server could not find the requested resource")
         key: Key = (resource, namespace, name)
         dry = _dry_run(params)
+        writer = FieldManager(manager_of(params.get("fieldManager"), agent), subresource)
         target = media.target(request.headers, listing=verb == "list")
         shape = None
         if target.as_ and verb in ("get", "list", "watch"):
@@ -227,23 +230,46 @@ class Emulator(kmock.KubernetesScaffold):
             if name:
                 raise ApiError(405, "POST is not allowed on a named object")
             return views.json_response(
-                self.api.create(resource, namespace, data, agent, dry_run=dry), 201
+                self.api.create(
+                    resource, namespace, data, agent, dry_run=dry, field_manager=writer
+                ),
+                201,
             )
         if verb == "update":
             body = data
             return views.json_response(
                 self.api.write(
-                    key, lambda _: body, subresource=subresource, agent=agent, dry_run=dry
+                    key,
+                    lambda _: body,
+                    subresource=subresource,
+                    agent=agent,
+                    dry_run=dry,
+                    field_manager=writer,
                 )
             )
         if verb == "patch":
             content_type = _header(request, "Content-Type") or "application/merge-patch+json"
+            is_apply = content_type.split(";", 1)[0].strip().lower() == apply.CONTENT_TYPE
+            apply.check_options(params, apply=is_apply)
+            if is_apply:
+                text = request.text or ""
+                answer, code = apply.serve(
+                    self.api, key, subresource, text, params, agent, dry_run=dry
+                )
+                return views.json_response(answer, code)
 
             def change(old: dict[str, Any]) -> dict[str, Any]:
                 return apply_patch(resource, old, request.data, content_type)
 
             return views.json_response(
-                self.api.write(key, change, subresource=subresource, agent=agent, dry_run=dry)
+                self.api.write(
+                    key,
+                    change,
+                    subresource=subresource,
+                    agent=agent,
+                    dry_run=dry,
+                    field_manager=writer,
+                )
             )
         if verb == "delete":
             last = self.api.delete(key, data, agent, dry_run=dry)

@@ -49,14 +49,6 @@ async def test_custom_resources_refuse_strategic_merge(http):
     assert (status, answer["reason"]) == (415, "UnsupportedMediaType")
 
 
-async def test_server_side_apply_is_refused(http):
-    await http.create(CM, {"metadata": {"name": "c"}})
-    status, answer = await http.call(
-        "PATCH", f"{CM}/c", {"data": {}}, "application/apply-patch+yaml"
-    )
-    assert (status, answer["reason"]) == (415, "UnsupportedMediaType")
-
-
 async def test_json_patch_needs_a_list(http):
     await http.create(CM, {"metadata": {"name": "c"}})
     status, _ = await http.call("PATCH", f"{CM}/c", {"data": {"a": "1"}}, JSON_PATCH)
