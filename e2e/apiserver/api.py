@@ -5,9 +5,10 @@ import contextlib
 import copy
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
-from e2e.apiserver import admission, listtypes, objects, services
+from e2e.apiserver import admission, crds, listtypes, objects, services
 from e2e.apiserver.controllers import CLOUD_AGENT, GC_AGENT, Controllers
 from e2e.apiserver.errors import ApiError, already_exists, conflict, invalid, not_found
 from e2e.apiserver.managedfields import FieldManager, manager_of, working_copy
@@ -16,7 +17,13 @@ from e2e.apiserver.store import Key, Store
 
 
 class Api:
-    def __init__(self, *, gc_delay: float = 2.0, lb_cleanup_delay: float = 2.0) -> None:
+    def __init__(
+        self,
+        *,
+        gc_delay: float = 2.0,
+        lb_cleanup_delay: float = 2.0,
+        crd_files: tuple[Path, ...] = crds.DEFAULT_CRDS,
+    ) -> None:
         self.store = Store()
         self.allocator = services.Allocator()
         self.gc_delay = gc_delay
@@ -25,6 +32,8 @@ class Api:
         self.owner_reference_rules: list[admission.Rule] | None = None
         self.exempt_agents: tuple[str, ...] = ()
         self.controllers = Controllers(self)
+        self.crds = crds.Registry()  # what CRDs make served, and their schemas
+        crds.preinstall(self, crd_files)
 
     # -- writes -------------------------------------------------------------------------------
 
@@ -154,6 +163,8 @@ class Api:
             for inner in [k for k in self.store.objects if k[0].namespaced and k[1] == name]:
                 with contextlib.suppress(ApiError):
                     self.delete(inner, agent="namespace-controller")
+        if crds.is_crd(resource):
+            return crds.start_deletion(self, key, old)  # its finalizer, then its resources
         if not old["metadata"].get("finalizers"):
             gone = copy.deepcopy(old)
             gone["metadata"]["resourceVersion"] = self.store.bump()
@@ -213,7 +224,11 @@ class Api:
     def _check(
         self, resource: Resource, old: dict[str, Any] | None, new: dict[str, Any], agent: str
     ) -> None:
-        causes = objects.normalise(resource, old, new, self.allocator)
+        # Custom resources against their CRD (crds.py), and CRDs themselves.
+        causes: list[tuple[str, str] | tuple[str, str, str]] = [
+            *self.crds.admit(resource, old, new)
+        ]
+        causes += objects.normalise(resource, old, new, self.allocator)
         causes += admission.validate(resource, old, new)
         if causes:
             raise admission_error(resource, new["metadata"].get("name", ""), causes)
@@ -227,16 +242,24 @@ class Api:
         if key[0].kind == "Service":
             self.allocator.release(last)
         self.controllers.removed(last)
+        if crds.is_crd(key[0]):
+            crds.removed(self, last)
+        elif key[0].custom:
+            crds.instance_removed(self, key[0])
 
     def _after_write(
         self, resource: Resource, key: Key, old: dict[str, Any] | None, new: dict[str, Any]
     ) -> None:
         self.controllers.written(resource, key, old, new)
+        if crds.is_crd(resource):
+            crds.written(self, key, new)
 
     def close(self) -> None:
         self.controllers.close()
         self.store.close()
 
 
-def admission_error(resource: Resource, name: str, causes: list[tuple[str, str]]) -> ApiError:
+def admission_error(
+    resource: Resource, name: str, causes: "list[tuple[str, str] | tuple[str, str, str]]"
+) -> ApiError:
     return invalid(resource.kind, resource.qualified, name, causes)

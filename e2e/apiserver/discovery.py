@@ -92,16 +92,8 @@ class Served(NamedTuple):
     categories: tuple[str, ...]
 
 
-def describe(resource: Resource, crd: Mapping[str, Any] | None) -> Served:
-    """The discovery facts of a resource: from its CRD for custom resources."""
-    if crd is not None:
-        names = crd.get("spec", {}).get("names", {})
-        return Served(
-            resource,
-            names.get("singular") or resource.kind.lower(),
-            tuple(names.get("shortNames") or ()),
-            tuple(names.get("categories") or ()),
-        )
+def describe(resource: Resource) -> Served:
+    """The discovery facts of a built-in resource (custom ones come from their CRD)."""
     return Served(
         resource,
         resource.kind.lower(),

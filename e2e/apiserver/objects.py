@@ -9,7 +9,7 @@ import jsonpatch
 
 from e2e.apiserver import defaults, normalize, services, strategic
 from e2e.apiserver.errors import ApiError
-from e2e.apiserver.resources import CUSTOM_GROUPS, Resource
+from e2e.apiserver.resources import Resource
 
 JSON_PATCH = "application/json-patch+json"
 MERGE_PATCH = "application/merge-patch+json"
@@ -63,7 +63,7 @@ def apply_patch(
         raise ApiError(400, "a merge patch must be a JSON object")
     if kind == MERGE_PATCH:
         return dict(merge_patch(old, body))
-    if resource.group in CUSTOM_GROUPS:
+    if resource.custom:
         raise ApiError(
             415,
             "the body of the request was in an unknown format - accepted media types include:"
@@ -125,7 +125,7 @@ def normalise(
     Returns the validation causes of refused quantities (422).
     """
     new["metadata"] = normalize.prune_metadata(new.get("metadata") or {})
-    if resource.group in CUSTOM_GROUPS:
+    if resource.custom:
         return []
     pruned = normalize.prune_top(new)
     new.clear()

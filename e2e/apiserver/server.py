@@ -15,12 +15,13 @@ import kmock
 
 from e2e.apiserver import (
     apply,
-    definitions,
+    context,
+    crds,
     discovery,
     media,
+    openapi,
     paths,
     protobuf,
-    resources,
     selectors,
     tables,
     views,
@@ -31,7 +32,7 @@ from e2e.apiserver.errors import ApiError, not_found
 from e2e.apiserver.faults import Call, Fault, Faults
 from e2e.apiserver.managedfields import FieldManager, manager_of
 from e2e.apiserver.objects import apply_patch
-from e2e.apiserver.resources import BY_PATH, CUSTOM_GROUPS, Resource
+from e2e.apiserver.resources import BY_PATH, Resource
 from e2e.apiserver.store import Key
 
 VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
@@ -58,13 +59,18 @@ class Emulator(kmock.KubernetesScaffold):
     # a deleted LoadBalancer Service.
     gc_delay: float = attrs.field(default=2.0, on_setattr=_to_api)
     lb_cleanup_delay: float = attrs.field(default=2.0, on_setattr=_to_api)
+    # CRD manifests installed at start (crds/flowcollector.yaml); () starts with none, as a
+    # fresh cluster does (e.g. for `helm install` or `kubectl apply -f crds/` to create it).
+    crd_files: tuple[Path, ...] = crds.DEFAULT_CRDS
     api: Api = attrs.field(init=False)
     faults: Faults = attrs.field(factory=Faults, init=False)
     _log: list[tuple[str, str, str]] = attrs.field(factory=list, init=False)  # agent, verb, what
 
     def __attrs_post_init__(self) -> None:
         super().__attrs_post_init__()
-        self.api = Api(gc_delay=self.gc_delay, lb_cleanup_delay=self.lb_cleanup_delay)
+        self.api = Api(
+            gc_delay=self.gc_delay, lb_cleanup_delay=self.lb_cleanup_delay, crd_files=self.crd_files
+        )
 
     async def __aexit__(self, *exc: Any) -> None:
         self.api.close()
@@ -126,18 +132,20 @@ class Emulator(kmock.KubernetesScaffold):
 
     # -- HTTP ---------------------------------------------------------------------------------
 
-    def definition(self, resource: Resource) -> dict[str, Any] | None:
-        """The CRD in force for a custom resource (None for built-in kinds)."""
-        return definitions.of(self.api.store, resource) if resource.group in CUSTOM_GROUPS else None
-
     def served(self) -> list[discovery.Served]:
-        return [discovery.describe(r, self.definition(r)) for r in BY_PATH.values()]
+        """What discovery lists: the built-in kinds, and the custom kinds the CRDs in force
+        serve (with their CRD's names)."""
+        listed = [discovery.describe(r) for r in BY_PATH.values() if not r.custom]
+        for custom in self.api.crds.served.values():
+            names = (custom.singular, custom.short_names, custom.categories)
+            listed.append(discovery.Served(custom.resource, *names))
+        return listed
 
     def printer(self, resource: Resource) -> tuple[list[dict[str, Any]], tables.Row]:
         """The Table columns of a resource and the function computing a row's cells."""
-        if resource.group in CUSTOM_GROUPS:
-            columns = tables.printer_columns(self.definition(resource), resource.version)
-            return tables.custom_printer(columns)
+        custom = self.api.crds.of(resource)
+        if custom is not None:
+            return tables.custom_printer(tables.printer_columns(custom.columns))
         return tables.builtin_printer(resource)
 
     async def __call__(self, raw: aiohttp.web.BaseRequest) -> aiohttp.web.StreamResponse:
@@ -159,6 +167,8 @@ class Emulator(kmock.KubernetesScaffold):
         # kmock matches each request against every earlier one, which grows quadratically
         # (0.1 s per request after a few hundred); the log above keeps what tests count.
         del self._requests[:-1]
+        if request.url.path.startswith("/openapi/"):
+            return openapi.serve(self.api.crds, request)
         if request.resource is None or not request.resource.plural:
             found = discovery.answer(request.url.path, request.headers, self.served(), self.url)
             if found is None:
@@ -167,10 +177,22 @@ class Emulator(kmock.KubernetesScaffold):
             return aiohttp.web.Response(
                 body=json.dumps(body).encode(), status=code, headers={"Content-Type": content_type}
             )
+        params = request.params
+        method = str(request.method.value).upper()
+        asked = context.RequestContext(
+            verb=_verb(method, bool(request.name), False),
+            field_validation=params.get("fieldValidation") or "Warn",
+        )
+        token = context.CURRENT.set(asked)
         try:
-            return await self._serve(request)
+            response = await self._serve(request)
         except ApiError as error:
-            return _error_response(error)
+            response = _error_response(error)
+        finally:
+            context.CURRENT.reset(token)
+        for warning in asked.warnings:
+            response.headers.add("Warning", context.warning_header(warning))
+        return response
 
     async def _serve(self, request: kmock.Request) -> aiohttp.web.StreamResponse:
         assert request.resource is not None
@@ -193,7 +215,7 @@ class Emulator(kmock.KubernetesScaffold):
                 request.data,
             )
         )
-        resource = resources.lookup(
+        resource = self.api.crds.lookup(
             str(request.resource.group), str(request.resource.version), str(request.resource.plural)
         )
         if resource is None or (namespace and not resource.namespaced):

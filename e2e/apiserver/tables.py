@@ -103,13 +103,12 @@ def age(timestamp: Any, now: datetime.datetime | None = None) -> str:
 # -- custom resources ---------------------------------------------------------------------------
 
 
-def printer_columns(crd: Mapping[str, Any] | None, version: str) -> list[dict[str, Any]]:
-    """The version's additionalPrinterColumns; ``Age`` alone when there are none (as
+def printer_columns(columns: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A CRD version's additionalPrinterColumns; ``Age`` alone when there are none (as
     apiextensions-apiserver serves a CRD that declares none)."""
-    for served in (crd or {}).get("spec", {}).get("versions", []):
-        if served.get("name") == version and served.get("additionalPrinterColumns"):
-            return list(served["additionalPrinterColumns"])
-    return [{"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"}]
+    return list(columns) or [
+        {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"}
+    ]
 
 
 def _json_text(value: Any) -> str:

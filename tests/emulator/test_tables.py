@@ -101,7 +101,7 @@ def test_custom_cells_follow_the_column_type() -> None:
 
 
 def test_a_crd_without_columns_gets_age() -> None:
-    assert tables.printer_columns({"spec": {"versions": [{"name": "v1"}]}}, "v1") == [
+    assert tables.printer_columns([]) == [
         {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"}
     ]
 
