@@ -250,7 +250,8 @@ def demo() -> int:
     WORKDIR.mkdir()
     step("Starting an emulated Kubernetes API server and a local VictoriaMetrics")
     with (
-        emulator.running(kubeconfig=WORKDIR / "kubeconfig") as background,
+        # A fresh cluster: no CRD until Helm installs the chart's.
+        emulator.running(kubeconfig=WORKDIR / "kubeconfig", crd_files=()) as background,
         victoriametrics() as receiver,
     ):
         k8s = background.emulator

@@ -240,7 +240,9 @@ def journey(
     tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
 ) -> Iterator[Journey]:
     workdir = tmp_path_factory.mktemp("journey")
-    with running(kubeconfig=workdir / "kubeconfig", gc_delay=0.5, lb_cleanup_delay=0.5) as bg:
+    # A fresh cluster: no CRD until Helm installs the chart's (crd_files=()).
+    options: dict[str, Any] = {"gc_delay": 0.5, "lb_cleanup_delay": 0.5, "crd_files": ()}
+    with running(kubeconfig=workdir / "kubeconfig", **options) as bg:
         shared = Journey(bg, workdir)
         shared.install()
         controllers: Future[None] = asyncio.run_coroutine_threadsafe(
