@@ -100,6 +100,7 @@ class Demo:
         if self.kubectl is not None:
             self.run_kubectl("get", "crd")
             self.run_kubectl("get", "deploy,svc,sa,cronjob", "-n", install.NAMESPACE)
+            say("  (READY 0/1: no kubelet runs pods here; the operator runs as a process below)")
 
     def create_rendered(self, values: dict[str, Any]) -> None:
         for obj in install.rendered(values):
