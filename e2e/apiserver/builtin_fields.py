@@ -10,6 +10,7 @@ with neither ``properties`` nor ``additionalProperties`` (RawExtension, JSON) ho
 
 from typing import Any
 
+from e2e.apiserver import definitions as builtin
 from e2e.apiserver import openapi
 from e2e.apiserver.resources import Resource
 from e2e.apiserver.structural import join
@@ -17,7 +18,7 @@ from e2e.apiserver.structural import join
 
 def drop_unknown(resource: Resource, obj: dict[str, Any]) -> list[str]:
     """Remove, in place, what the kind's definition does not know; the removed paths."""
-    name = openapi.builtin_name(resource)
+    name = builtin.of_resource(resource)
     if name is None:
         return []
     definitions = openapi.builtin_definitions()

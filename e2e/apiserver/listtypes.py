@@ -1,10 +1,11 @@
 """The schema server-side apply merges by: which lists are maps (by which keys), sets or
 atomic, and which maps are atomic.
 
-Built-in kinds: the OpenAPI definitions kubernetes-validate ships as data (``$defs`` of
-``_definitions.json``, with ``x-kubernetes-list-type``, ``x-kubernetes-list-map-keys``,
-``x-kubernetes-map-type`` and the patch merge keys). Custom resources: the CRD's
-``openAPIV3Schema`` (a stored CustomResourceDefinition, else the repo's ``crds/``), their
+Built-in kinds: the OpenAPI definitions kubernetes-validate ships as data (definitions.py:
+``$defs`` of v1.33's ``_definitions.json``, with ``x-kubernetes-list-type``,
+``x-kubernetes-list-map-keys``, ``x-kubernetes-map-type`` and the patch merge keys). Custom
+resources: the CRD's ``openAPIV3Schema`` (a stored CustomResourceDefinition, else the repo's
+``crds/``), their
 ``metadata`` typed as ObjectMeta. The rules are kube-openapi's ``schemaconv`` (which builds
 structured-merge-diff's schema from OpenAPI, ``getListElementRelationship``): a list is a map
 with ``x-kubernetes-list-type: map`` (keys from ``x-kubernetes-list-map-keys``), a set with
@@ -25,10 +26,11 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
-import kubernetes_validate.utils
 import yaml
 
-from e2e.apiserver.resources import CUSTOM_GROUPS, Resource
+from e2e.apiserver import definitions as builtin
+from e2e.apiserver.definitions import definitions
+from e2e.apiserver.resources import Resource
 
 Schema = Mapping[str, Any]
 UNTYPED: Schema = {}
@@ -42,25 +44,6 @@ class ListType(NamedTuple):
     keys: tuple[str, ...] = ()
 
 
-@functools.cache
-def definitions() -> Mapping[str, Any]:
-    """kubernetes-validate's OpenAPI definitions of the newest Kubernetes it ships."""
-    version = kubernetes_validate.utils.latest_version()
-    loaded = kubernetes_validate.utils.schema_contents(
-        f"kubernetes-json-schema/v{version}-local/_definitions.json", version
-    )
-    return dict(loaded["$defs"])
-
-
-@functools.cache
-def _by_kind() -> Mapping[tuple[str, str, str], str]:
-    table = {}
-    for name, definition in definitions().items():
-        for gvk in definition.get("x-kubernetes-group-version-kind") or []:
-            table[gvk["group"], gvk["version"], gvk["kind"]] = name
-    return table
-
-
 def resolve(schema: Schema) -> Schema:
     while "$ref" in schema:
         schema = definitions()[str(schema["$ref"]).rsplit("/", 1)[-1]]
@@ -69,15 +52,15 @@ def resolve(schema: Schema) -> Schema:
 
 def is_built_in(resource: Resource) -> bool:
     """A kind the Kubernetes OpenAPI definitions describe (not a custom resource)."""
-    known = (resource.group, resource.version, resource.kind) in _by_kind()
-    return known and resource.group not in CUSTOM_GROUPS
+    return builtin.of_resource(resource) is not None
 
 
 def of_resource(resource: Resource, crds: Iterable[Mapping[str, Any]] = ()) -> Schema:
     """The schema of a served kind: a CRD's (stored, else the repo's ``crds/``), else the
     built-in definition, else untyped."""
-    if is_built_in(resource):
-        found: Schema = definitions()[_by_kind()[resource.group, resource.version, resource.kind]]
+    name = builtin.of_resource(resource)
+    if name is not None:
+        found: Schema = definitions()[name]
         return found
     for crd in [*crds, *_repo_crds()]:
         schema = _crd_schema(crd, resource)
