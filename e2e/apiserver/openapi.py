@@ -36,7 +36,7 @@ import kmock
 
 from e2e.apiserver import definitions as builtin
 from e2e.apiserver import resources, swagger_pb
-from e2e.apiserver.errors import ApiError
+from e2e.apiserver.errors import no_such_resource
 from e2e.apiserver.resources import Resource
 
 if TYPE_CHECKING:
@@ -423,5 +423,5 @@ def serve(crds: "Registry", request: kmock.Request) -> aiohttp.web.Response:
     key = path.removeprefix("/openapi/v3/")
     if key in documents:
         return aiohttp.web.json_response(documents[key])
-    error = ApiError(404, "the server could not find the requested resource")
+    error = no_such_resource()
     return aiohttp.web.json_response(error.status(), status=404)

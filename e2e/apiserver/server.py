@@ -28,7 +28,7 @@ from e2e.apiserver import (
 )
 from e2e.apiserver.admission import Rule
 from e2e.apiserver.api import Api
-from e2e.apiserver.errors import ApiError, not_found
+from e2e.apiserver.errors import ApiError, no_such_resource, not_found
 from e2e.apiserver.faults import Call, Fault, Faults
 from e2e.apiserver.managedfields import FieldManager, manager_of
 from e2e.apiserver.objects import apply_patch
@@ -219,11 +219,11 @@ class Emulator(kmock.KubernetesScaffold):
             str(request.resource.group), str(request.resource.version), str(request.resource.plural)
         )
         if resource is None or (namespace and not resource.namespaced):
-            raise ApiError(404, "the server could not find the requested resource")
+            raise no_such_resource()
         if subresource not in ("", "status") or (
             subresource and subresource not in resource.subresources
         ):
-            raise ApiError(404, "the server could not find the requested resource")
+            raise no_such_resource()
         key: Key = (resource, namespace, name)
         dry = _dry_run(params)
         writer = FieldManager(manager_of(params.get("fieldManager"), agent), subresource)
@@ -271,7 +271,7 @@ class Emulator(kmock.KubernetesScaffold):
             )
         if verb == "patch":
             content_type = _header(request, "Content-Type") or "application/merge-patch+json"
-            is_apply = content_type.split(";", 1)[0].strip().lower() == apply.CONTENT_TYPE
+            is_apply = media.essence(content_type) == apply.CONTENT_TYPE
             apply.check_options(params, apply=is_apply)
             if is_apply:
                 text = request.text or ""
