@@ -24,6 +24,8 @@ from e2e.apiserver.resources import CUSTOM_GROUPS, Resource
 
 KUBERNETES = "1.33.0"
 MAJOR, MINOR, _ = KUBERNETES.split(".")
+OBJECT_META = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
+LIST_META = "io.k8s.apimachinery.pkg.apis.meta.v1.ListMeta"
 
 
 @functools.cache

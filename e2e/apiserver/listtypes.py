@@ -24,12 +24,11 @@ from collections.abc import Mapping
 from typing import Any, Literal, NamedTuple
 
 from e2e.apiserver import definitions as builtin
-from e2e.apiserver.definitions import definitions
+from e2e.apiserver.definitions import OBJECT_META, definitions
 from e2e.apiserver.resources import Resource
 
 Schema = Mapping[str, Any]
 UNTYPED: Schema = {}
-OBJECT_META = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
 KEY_DEFAULTS = {"protocol": "TCP"}
 
 

@@ -53,14 +53,16 @@ def parse(header: str) -> list[tuple[str, dict[str, str]]]:
     return ranges
 
 
-def essence(content_type: str) -> str:
+def media_type(content_type: str) -> str:
     """A Content-Type's media type without its parameters, lower-cased."""
     return content_type.split(";", 1)[0].strip().lower()
 
 
 def is_protobuf(method: str, content_type: str, body: bytes) -> bool:
     """A POST/PUT/DELETE body in protobuf (see protobuf.py for the kinds decoded)."""
-    return method in ("POST", "PUT", "DELETE") and bool(body) and essence(content_type) == PROTOBUF
+    return (
+        method in ("POST", "PUT", "DELETE") and bool(body) and media_type(content_type) == PROTOBUF
+    )
 
 
 def check_body(method: str, content_type: str, body: bytes) -> None:
@@ -68,7 +70,7 @@ def check_body(method: str, content_type: str, body: bytes) -> None:
     patch type in objects.apply_patch)."""
     if method not in ("POST", "PUT", "DELETE") or not body:
         return
-    if essence(content_type) in ("", *BODY_TYPES):
+    if media_type(content_type) in ("", *BODY_TYPES):
         return
     raise unsupported()
 
@@ -107,7 +109,7 @@ def target(headers: Mapping[str, str], *, listing: bool = False) -> Target:
 
 def decode(content_type: str, body: bytes, parsed: object) -> object:
     """The request body as data: kmock parsed JSON already; YAML is parsed here."""
-    if essence(content_type) == YAML and body:
+    if media_type(content_type) == YAML and body:
         return load_yaml(body)
     return parsed
 

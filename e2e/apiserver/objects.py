@@ -46,7 +46,7 @@ def merge_patch(target: Any, patch: Any) -> Any:
 def apply_patch(
     resource: Resource, old: dict[str, Any], body: Any, content_type: str
 ) -> dict[str, Any]:
-    kind = media.essence(content_type)
+    kind = media.media_type(content_type)
     if kind == JSON_PATCH or isinstance(body, list):
         if not isinstance(body, list):
             raise ApiError(400, "a JSON patch must be a list of operations")

@@ -44,8 +44,6 @@ if TYPE_CHECKING:
 
 V2_PROTOBUF = "application/com.github.proto-openapi.spec.v2@v1.0+protobuf"
 V2_PROTOBUF_ANSWER = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf"
-OBJECT_META = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
-LIST_META = "io.k8s.apimachinery.pkg.apis.meta.v1.ListMeta"
 _DESCRIPTIONS = {
     "apiVersion": "APIVersion defines the versioned schema of this representation of an object."
     " Servers should convert recognized schemas to the latest internal value, and may reject"
@@ -118,7 +116,7 @@ def custom_definitions(resource: Resource, schema: dict[str, Any]) -> dict[str, 
         properties[key] = {"description": _DESCRIPTIONS[key], "type": "string"}
     properties["metadata"] = {
         "description": _DESCRIPTIONS["metadata"],
-        "$ref": f"#/definitions/{OBJECT_META}",
+        "$ref": f"#/definitions/{builtin.OBJECT_META}",
     }
     node.setdefault("type", "object")
     gvk = {"group": resource.group, "kind": resource.kind, "version": resource.version}
@@ -140,7 +138,7 @@ def custom_definitions(resource: Resource, schema: dict[str, Any]) -> dict[str, 
             "metadata": {
                 "description": "Standard list metadata. More info:"
                 " https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds",
-                "$ref": f"#/definitions/{LIST_META}",
+                "$ref": f"#/definitions/{builtin.LIST_META}",
             },
         },
         "x-kubernetes-group-version-kind": [{**gvk, "kind": f"{resource.kind}List"}],

@@ -35,7 +35,7 @@ from e2e.apiserver.objects import apply_patch
 from e2e.apiserver.resources import BY_PATH, Resource
 from e2e.apiserver.store import Key
 
-VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
+VERBS = list(discovery.VERBS)  # what tests may count or inject faults for
 TEST_AGENT = "flowkeeper-tests"  # User-Agent of the tests' own client, to tell their calls apart
 WRITE_VERBS = frozenset({"create", "patch", "delete", "update", "deletecollection"})
 paths.install()
@@ -271,7 +271,7 @@ class Emulator(kmock.KubernetesScaffold):
             )
         if verb == "patch":
             content_type = _header(request, "Content-Type") or "application/merge-patch+json"
-            is_apply = media.essence(content_type) == apply.CONTENT_TYPE
+            is_apply = media.media_type(content_type) == apply.CONTENT_TYPE
             apply.check_options(params, apply=is_apply)
             if is_apply:
                 text = request.text or ""
