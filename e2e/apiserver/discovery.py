@@ -237,7 +237,7 @@ def aggregated(served: Iterable[Served], *, core: bool, version: str) -> dict[st
 def aggregated_version(headers: Mapping[str, str]) -> str:
     """``v2`` or ``v2beta1`` when the Accept header asks for aggregated discovery first; ""
     for the legacy documents."""
-    accept = next((v for k, v in headers.items() if k.lower() == "accept"), "")
+    accept = media.header(headers, "Accept")
     for kind, params in media.parse(accept):
         if params.get("g") == AGGREGATED and params.get("as") == "APIGroupDiscoveryList":
             if kind == media.JSON and params.get("v") in ("v2", "v2beta1"):

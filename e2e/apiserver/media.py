@@ -53,6 +53,12 @@ def parse(header: str) -> list[tuple[str, dict[str, str]]]:
     return ranges
 
 
+def header(headers: Mapping[str, str], name: str) -> str:
+    """A request header's first value, by case-insensitive name ("" when absent)."""
+    wanted = name.lower()
+    return next((v for k, v in headers.items() if k.lower() == wanted), "")
+
+
 def media_type(content_type: str) -> str:
     """A Content-Type's media type without its parameters, lower-cased."""
     return content_type.split(";", 1)[0].strip().lower()
@@ -86,7 +92,7 @@ def unsupported() -> ApiError:
 def target(headers: Mapping[str, str], *, listing: bool = False) -> Target:
     """The first form in the Accept header the emulator serves (406 when none is). A LIST
     takes ``as=PartialObjectMetadataList``, a GET or WATCH ``as=PartialObjectMetadata``."""
-    accept = next((v for k, v in headers.items() if k.lower() == "accept"), "")
+    accept = header(headers, "Accept")
     if not accept.strip():
         return Target()
     for kind, params in parse(accept):

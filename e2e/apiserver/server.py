@@ -200,7 +200,7 @@ class Emulator(kmock.KubernetesScaffold):
         name, subresource = request.name or "", request.subresource or ""
         params = request.params
         verb = _verb(method, bool(name), params.get("watch") in ("true", "1"))
-        agent = _header(request, "User-Agent")
+        agent = media.header(request.headers, "User-Agent")
         sub = f"/{subresource}" if subresource else ""
         self._log.append((agent, verb, f"{request.resource.plural}{sub}"))
         namespace = request.namespace or ""
@@ -247,7 +247,8 @@ class Emulator(kmock.KubernetesScaffold):
             if obj is None:
                 raise not_found(resource.qualified, name)
             return views.json_response(shape(obj) if shape else obj)
-        data = media.decode(_header(request, "Content-Type"), request.body, request.data)
+        content_type = media.header(request.headers, "Content-Type")
+        data = media.decode(content_type, request.body, request.data)
         if verb == "create":
             if name:
                 raise ApiError(405, "POST is not allowed on a named object")
@@ -270,7 +271,7 @@ class Emulator(kmock.KubernetesScaffold):
                 )
             )
         if verb == "patch":
-            content_type = _header(request, "Content-Type") or "application/merge-patch+json"
+            content_type = content_type or "application/merge-patch+json"
             is_apply = media.media_type(content_type) == apply.CONTENT_TYPE
             apply.check_options(params, apply=is_apply)
             if is_apply:
@@ -333,11 +334,6 @@ def _dry_run(params: Mapping[str, str]) -> bool:
     if value not in (None, "All"):
         raise ApiError(400, f"unsupported dryRun value {value!r}: only 'All' is supported")
     return value == "All"
-
-
-def _header(request: kmock.Request, name: str) -> str:
-    wanted = name.lower()
-    return next((v for k, v in request.headers.items() if k.lower() == wanted), "")
 
 
 def _verb(method: str, named: bool, watch: bool) -> str:
