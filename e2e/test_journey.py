@@ -157,7 +157,7 @@ class Journey:
 
     def _create_rendered(self) -> None:
         for obj in install.rendered({}):
-            code, answer = self.http("POST", install.collection(obj), obj)
+            code, answer = self.http("POST", cluster.collection_path(obj), obj)
             assert code in (201, 409), (obj["kind"], answer)
 
     def deployment(self) -> dict[str, Any]:
