@@ -12,10 +12,15 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import NamedTuple, NoReturn
 
-import flowkeeper.operator.handlers  # noqa: F401  (registers the handlers with kopf)
+import flowkeeper.operator.app.handlers  # noqa: F401  (registers the handlers with kopf)
 import kopf
 import prometheus_client
-from flowkeeper.operator import elected, kube, leader, lease, metrics, settings
+from flowkeeper.operator import metrics
+from flowkeeper.operator.app import settings
+from flowkeeper.operator.kube import client as kube
+from flowkeeper.operator.leadership import elector as leader
+from flowkeeper.operator.leadership import gate as elected
+from flowkeeper.operator.leadership import lease
 
 PROG = "flowkeeper-operator"
 ENV_PREFIX = "FLOWKEEPER_OPERATOR_"

@@ -1,7 +1,7 @@
 """The PodMonitor finds the pods the operator builds, on the port their container names."""
 
-from flowkeeper.operator.manifests import build_children
-from flowkeeper.operator.spec import parse_spec
+from flowkeeper.operator.model.manifests import build_children
+from flowkeeper.operator.model.spec import parse_spec
 
 from tests.chart.helpers import of_kind, one, render, scenario_values
 

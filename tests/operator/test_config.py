@@ -3,8 +3,8 @@
 import json
 
 import pytest
-from flowkeeper.operator.config import build_collector_config, config_hash, render_config
-from flowkeeper.operator.spec import RESERVED_CONFIG_KEYS, parse_spec
+from flowkeeper.operator.model.config import build_collector_config, config_hash, render_config
+from flowkeeper.operator.model.spec import RESERVED_CONFIG_KEYS, parse_spec
 
 MINIMAL = {
     "image": "collector:1",

@@ -1,7 +1,8 @@
 import time
 
 import pytest
-from flowkeeper.operator import kube, retry
+from flowkeeper.operator.control import backoff as retry
+from flowkeeper.operator.kube import client as kube
 
 
 class Flaky:

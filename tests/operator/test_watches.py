@@ -9,7 +9,10 @@ from typing import Any
 import kopf
 import pytest
 from aiohttp import web
-from flowkeeper.operator import dispatch, kube, settings, watches
+from flowkeeper.operator.app import settings
+from flowkeeper.operator.control import queue as dispatch
+from flowkeeper.operator.kube import client as kube
+from flowkeeper.operator.kube import watches
 
 from e2e.cluster import eventually
 from e2e.local import write_kubeconfig

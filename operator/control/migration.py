@@ -14,9 +14,13 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import kubernetes.client
-from flowkeeper.operator import kube, metrics, retry, spec
+from flowkeeper.operator import metrics
+from flowkeeper.operator.control import backoff as retry
 
 # (type "Normal" | "Warning", reason, message): posts an Event on the FlowCollector.
+from flowkeeper.operator.kube import client as kube
+from flowkeeper.operator.model import spec
+
 Post = Callable[[str, str, str], Awaitable[None]]
 
 

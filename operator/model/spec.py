@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal, NotRequired, TypedDict, TypeVar
 
-from flowkeeper.operator.errors import SpecError
+from flowkeeper.operator.model.errors import SpecError
 
 Protocol = Literal["netflow", "sflow"]
 PullPolicy = Literal["Always", "IfNotPresent", "Never"]

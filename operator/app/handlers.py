@@ -17,9 +17,23 @@ import logging
 from typing import Any
 
 import kopf
-from flowkeeper.operator import collector, kube, metrics, resync, settings, watches
-from flowkeeper.operator.identity import ConnectionInfo
-from flowkeeper.operator.runtime import GROUP, PLURAL, VERSION, Key, Owner, Runtime, key, snapshot
+from flowkeeper.operator import metrics
+from flowkeeper.operator.app import settings
+from flowkeeper.operator.control import reconciler as collector
+from flowkeeper.operator.control import triggers as resync
+from flowkeeper.operator.control.state import (
+    GROUP,
+    PLURAL,
+    VERSION,
+    Key,
+    Owner,
+    Runtime,
+    key,
+    snapshot,
+)
+from flowkeeper.operator.kube import client as kube
+from flowkeeper.operator.kube import watches
+from flowkeeper.operator.kube.identity import ConnectionInfo
 
 
 @kopf.on.login()

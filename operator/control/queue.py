@@ -9,7 +9,8 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from flowkeeper.operator import kube, metrics
+from flowkeeper.operator import metrics
+from flowkeeper.operator.kube import client as kube
 
 Handler = Callable[[str, str, kube.Object], Awaitable[None]]  # kind, event type, object
 Key = tuple[str, str, str]  # kind, namespace, name

@@ -12,21 +12,17 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from flowkeeper.operator import (
-    children,
-    cleanup,
-    events,
-    kube,
-    manifests,
-    metrics,
-    ownership,
-    retry,
-    spec,
-    status,
-)
-from flowkeeper.operator.children import NameConflictError
-from flowkeeper.operator.errors import SpecError
-from flowkeeper.operator.runtime import Owner, Runtime, key, uid
+from flowkeeper.operator import metrics
+from flowkeeper.operator.control import apply as children
+from flowkeeper.operator.control import backoff as retry
+from flowkeeper.operator.control import cleanup
+from flowkeeper.operator.control.apply import NameConflictError
+from flowkeeper.operator.control.state import Owner, Runtime, key, uid
+from flowkeeper.operator.kube import client as kube
+from flowkeeper.operator.kube import events
+from flowkeeper.operator.model import manifests, spec, status
+from flowkeeper.operator.model.errors import SpecError
+from flowkeeper.operator.plan import ownership
 
 Child = tuple[str, str]  # kind, name
 

@@ -16,7 +16,7 @@ FlowCollector's child): never written, adopted or deleted. The first owner keeps
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from flowkeeper.operator.reconcile import LAST_APPLIED_ANNOTATION
+from flowkeeper.operator.plan.merge import LAST_APPLIED_ANNOTATION
 
 Verdict = Literal["ours", "reown", "foreign"]
 GROUP = "flows.flowkeeper.dev"

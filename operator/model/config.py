@@ -11,7 +11,7 @@ import hashlib
 import json
 from typing import Any
 
-from flowkeeper.operator.spec import FlowCollectorSpec
+from flowkeeper.operator.model.spec import FlowCollectorSpec
 
 CONFIG_KEY = "config.json"
 CONFIG_DIR = "/etc/flowkeeper"

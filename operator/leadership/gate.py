@@ -15,7 +15,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import kubernetes.client
-from flowkeeper.operator import health, identity, leader
+from flowkeeper.operator.app import healthz as health
+from flowkeeper.operator.kube import identity
+from flowkeeper.operator.leadership import elector as leader
 
 Flag = asyncio.Event | threading.Event
 FLAG_POLL_SECONDS = 0.1

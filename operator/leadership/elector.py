@@ -15,9 +15,12 @@ from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
 import kubernetes.client
-from flowkeeper.operator import kube, lease, metrics
+from flowkeeper.operator import metrics
 
 # client-go's JitterFactor: candidates spread their tries so they do not collide every time.
+from flowkeeper.operator.kube import client as kube
+from flowkeeper.operator.leadership import lease
+
 JITTER = 1.2
 MIN_TIMEOUT_SECONDS = 0.1
 EPSILON_SECONDS = 0.01  # past the expiry, not at it

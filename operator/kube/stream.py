@@ -13,7 +13,9 @@ from collections.abc import AsyncIterator, Mapping
 
 import aiohttp
 import kubernetes.client
-from flowkeeper.operator import identity, kube, metrics
+from flowkeeper.operator import metrics
+from flowkeeper.operator.kube import client as kube
+from flowkeeper.operator.kube import identity
 
 
 class GoneError(Exception):

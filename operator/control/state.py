@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
 import kubernetes.client
-from flowkeeper.operator import migration
+from flowkeeper.operator.control import migration
 
 GROUP, VERSION, PLURAL = "flows.flowkeeper.dev", "v1alpha1", "flowcollectors"
 

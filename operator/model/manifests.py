@@ -10,7 +10,7 @@ import hashlib
 import json
 from typing import Any, NamedTuple
 
-from flowkeeper.operator.config import (
+from flowkeeper.operator.model.config import (
     CONFIG_DIR,
     CONFIG_KEY,
     CONFIG_PATH,
@@ -20,7 +20,7 @@ from flowkeeper.operator.config import (
     config_hash,
     render_config,
 )
-from flowkeeper.operator.spec import FlowCollectorSpec, Listener
+from flowkeeper.operator.model.spec import FlowCollectorSpec, Listener
 
 CONFIG_HASH_ANNOTATION = "flows.flowkeeper.dev/config-hash"
 DESIRED_HASH_ANNOTATION = "flows.flowkeeper.dev/desired-hash"

@@ -17,7 +17,10 @@ from collections.abc import Sequence
 from typing import Any
 
 import kubernetes.client
-from flowkeeper.operator import dispatch, kube, metrics, watchapi
+from flowkeeper.operator import metrics
+from flowkeeper.operator.control import queue as dispatch
+from flowkeeper.operator.kube import client as kube
+from flowkeeper.operator.kube import stream as watchapi
 
 SELECTOR = "app.kubernetes.io/managed-by=flowkeeper"
 KINDS = ("ConfigMap", "Service", "DaemonSet")

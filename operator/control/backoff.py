@@ -15,7 +15,8 @@ from collections.abc import Callable
 from typing import TypeVar
 
 import tenacity
-from flowkeeper.operator import kube, metrics
+from flowkeeper.operator import metrics
+from flowkeeper.operator.kube import client as kube
 
 T = TypeVar("T")
 ATTEMPTS = 6

@@ -16,7 +16,8 @@ from typing import Any, NamedTuple
 import kubernetes.client
 import kubernetes.config
 import urllib3.exceptions
-from flowkeeper.operator import identity, metrics
+from flowkeeper.operator import metrics
+from flowkeeper.operator.kube import identity
 from kubernetes.client.exceptions import ApiException
 
 USER_AGENT = "flowkeeper-operator/0.1"

@@ -9,8 +9,13 @@ it is read again and the write recomputed at once (a 409 is never permanent).
 from collections.abc import Mapping
 from typing import Any
 
-from flowkeeper.operator import events, kube, metrics, ownership, reconcile, retry
-from flowkeeper.operator.runtime import Owner, Runtime, uid
+from flowkeeper.operator import metrics
+from flowkeeper.operator.control import backoff as retry
+from flowkeeper.operator.control.state import Owner, Runtime, uid
+from flowkeeper.operator.kube import client as kube
+from flowkeeper.operator.kube import events
+from flowkeeper.operator.plan import merge as reconcile
+from flowkeeper.operator.plan import ownership
 
 CONFLICT_ATTEMPTS = 5
 

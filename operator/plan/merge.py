@@ -24,8 +24,8 @@ import json
 from collections.abc import Collection, Mapping
 from typing import Any, Literal, NamedTuple
 
-from flowkeeper.operator import manifests
-from flowkeeper.operator.semantic import ITEM, Path, equal, is_empty, prune, same
+from flowkeeper.operator.model import manifests
+from flowkeeper.operator.plan.semantic import ITEM, Path, equal, is_empty, prune, same
 
 Verb = Literal["create", "patch"]
 Reason = Literal["Created", "Updated", "Restored"]

@@ -4,8 +4,12 @@ Only objects this FlowCollector controls are deleted here; the one exception, a 
 user names for replacement, is ``migration.py``.
 """
 
-from flowkeeper.operator import events, kube, manifests, ownership, retry, spec
-from flowkeeper.operator.runtime import Owner, Runtime, key
+from flowkeeper.operator.control import backoff as retry
+from flowkeeper.operator.control.state import Owner, Runtime, key
+from flowkeeper.operator.kube import client as kube
+from flowkeeper.operator.kube import events
+from flowkeeper.operator.model import manifests, spec
+from flowkeeper.operator.plan import ownership
 
 
 async def remove_metrics_service(

@@ -15,9 +15,11 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from flowkeeper.operator import collector, kube, metrics
-from flowkeeper.operator.children import NameConflictError
-from flowkeeper.operator.runtime import Owner, Runtime, describe, uid
+from flowkeeper.operator import metrics
+from flowkeeper.operator.control import reconciler as collector
+from flowkeeper.operator.control.apply import NameConflictError
+from flowkeeper.operator.control.state import Owner, Runtime, describe, uid
+from flowkeeper.operator.kube import client as kube
 
 MAX_BACKOFF_SECONDS = 60.0
 

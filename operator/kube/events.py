@@ -11,8 +11,10 @@ import logging
 import socket
 from typing import Literal
 
-from flowkeeper.operator import kube, metrics, retry
-from flowkeeper.operator.runtime import Owner, Runtime
+from flowkeeper.operator import metrics
+from flowkeeper.operator.control import backoff as retry
+from flowkeeper.operator.control.state import Owner, Runtime
+from flowkeeper.operator.kube import client as kube
 
 Type = Literal["Normal", "Warning"]
 COMPONENT = "flowkeeper-operator"
