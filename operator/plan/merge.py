@@ -24,13 +24,13 @@ import json
 from collections.abc import Collection, Mapping
 from typing import Any, Literal, NamedTuple
 
+from flowkeeper.operator.constants import LAST_APPLIED_ANNOTATION
 from flowkeeper.operator.model import manifests
 from flowkeeper.operator.plan.semantic import ITEM, Path, equal, is_empty, prune, same
 
 Verb = Literal["create", "patch"]
 Reason = Literal["Created", "Updated", "Restored"]
 
-LAST_APPLIED_ANNOTATION = "flows.flowkeeper.dev/last-applied"
 _POD_SPEC: Path = ("spec", "template", "spec")
 # Handled by the ownership rules (ownership.py), never by the diff.
 IGNORED: frozenset[Path] = frozenset({("metadata", "ownerReferences")})

@@ -16,19 +16,24 @@ FlowCollector's child): never written, adopted or deleted. The first owner keeps
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from flowkeeper.operator.plan.merge import LAST_APPLIED_ANNOTATION
+from flowkeeper.operator.constants import (
+    API_VERSION,
+    GROUP,
+    INSTANCE_LABEL,
+    KIND,
+    LAST_APPLIED_ANNOTATION,
+    MANAGED_BY,
+    MANAGED_BY_LABEL,
+)
 
 Verdict = Literal["ours", "reown", "foreign"]
-GROUP = "flows.flowkeeper.dev"
-KIND = "FlowCollector"
-MANAGED_BY = ("app.kubernetes.io/managed-by", "flowkeeper")
 
 
 def owner_reference(owner: Mapping[str, Any]) -> dict[str, Any]:
     """The controller ownerReference every child carries (deleting the owner deletes it)."""
     metadata = owner["metadata"]
     return {
-        "apiVersion": str(owner.get("apiVersion") or f"{GROUP}/v1alpha1"),
+        "apiVersion": str(owner.get("apiVersion") or API_VERSION),
         "kind": KIND,
         "name": metadata["name"],
         "uid": metadata["uid"],
@@ -54,9 +59,7 @@ def verdict(live: Mapping[str, Any], owner: Mapping[str, Any]) -> Verdict:
     metadata = live.get("metadata") or {}
     labels = metadata.get("labels") or {}
     annotated = LAST_APPLIED_ANNOTATION in (metadata.get("annotations") or {})
-    labelled = labels.get(MANAGED_BY[0]) == MANAGED_BY[1] and (
-        labels.get("app.kubernetes.io/instance") == name
-    )
+    labelled = labels.get(MANAGED_BY_LABEL) == MANAGED_BY and labels.get(INSTANCE_LABEL) == name
     return "reown" if labelled and annotated else "foreign"
 
 

@@ -1,6 +1,6 @@
 import pytest
+from flowkeeper.operator.constants import LAST_APPLIED_ANNOTATION
 from flowkeeper.operator.plan import ownership
-from flowkeeper.operator.plan.merge import LAST_APPLIED_ANNOTATION
 
 OWNER = {
     "apiVersion": "flows.flowkeeper.dev/v1alpha1",
