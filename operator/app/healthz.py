@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from aiohttp import web
+from flowkeeper.operator.kube.health import API
 
 
 @asynccontextmanager
@@ -16,8 +17,12 @@ async def serving(port: int, *, leading: Callable[[], bool]) -> AsyncIterator[No
         return
 
     async def healthz(_: web.Request) -> web.Response:
-        role = "leader" if leading() else "standby"
-        return web.Response(text=json.dumps({"role": role}), content_type="application/json")
+        # The leader also says whether the API server answers (a standby makes no requests
+        # but its Lease's, so it has nothing to report).
+        body: dict[str, object] = {"role": "leader", "api": API.report()}
+        if not leading():
+            body = {"role": "standby"}
+        return web.Response(text=json.dumps(body), content_type="application/json")
 
     app = web.Application()
     app.router.add_get("/healthz", healthz)

@@ -5,8 +5,11 @@ import os
 from typing import Any
 
 import kopf
+from flowkeeper.operator import backoff
+from flowkeeper.operator.constants import ANNOTATION_PREFIX
+from flowkeeper.operator.kube.health import API
 
-PREFIX = "flows.flowkeeper.dev"
+PREFIX = ANNOTATION_PREFIX
 RESYNC_ENV = "FLOWKEEPER_OPERATOR_RESYNC_SECONDS"
 NAMESPACE_ENV = "FLOWKEEPER_OPERATOR_NAMESPACE"
 DEFAULT_RESYNC_SECONDS = 300.0
@@ -56,6 +59,28 @@ def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
     settings.watching.connect_timeout = 30
     # A single API request should never take longer than this; kopf retries after it.
     settings.networking.request_timeout = 60
+    # kopf's default (1, 1, 2 ... 21 s: 9 tries, 54 s) gives up, and a failed watcher stops
+    # the whole operator: an API outage of a minute became a crash loop. The operator's one
+    # backoff instead, without end: kopf retries until the API answers (capped at 30 s).
+    settings.networking.error_backoffs = backoff.KopfBackoffs()
+    # kopf logs each failed try as an error; the outage is logged once (kube/health.py).
+    _quiet_retries(logging.getLogger("kopf._cogs.clients.api"))
 
     # Only the login handler is synchronous; API calls run in asyncio's own thread pool.
     settings.execution.max_workers = 2
+
+
+class _RetryFilter(logging.Filter):
+    """Turns kopf's "Request attempt #N failed; will retry: ..." lines into outage reports."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "failed; will retry" not in message:
+            return True
+        API.failed(message.partition("will retry: ")[2] or message)
+        return False
+
+
+def _quiet_retries(kopf_api_logger: logging.Logger) -> None:
+    if not any(isinstance(f, _RetryFilter) for f in kopf_api_logger.filters):
+        kopf_api_logger.addFilter(_RetryFilter())

@@ -4,10 +4,9 @@ Only objects this FlowCollector controls are deleted here; the one exception, a 
 user names for replacement, is ``migration.py``.
 """
 
-from flowkeeper.operator.control import backoff as retry
+from flowkeeper.operator.control import apply
 from flowkeeper.operator.control.state import Owner, Runtime, key
-from flowkeeper.operator.kube import client as kube
-from flowkeeper.operator.kube import events
+from flowkeeper.operator.kube import client, events
 from flowkeeper.operator.model import manifests, spec
 from flowkeeper.operator.plan import ownership
 
@@ -21,15 +20,17 @@ async def remove_metrics_service(
         return False
     namespace, name = key(owner)
     stale = manifests.metrics_service_name(name)
-    live = await retry.call(
-        kube.read, api=runtime.api, kind="Service", namespace=namespace, name=stale
+    live = await apply.read(
+        runtime, kind="Service", namespace=namespace, name=stale, ours_only=True
     )
     if live is None or ownership.verdict(live, owner) != "ours":
         return False
-    if not await retry.call(
-        kube.delete, api=runtime.api, kind="Service", namespace=namespace, name=stale
-    ):
+    deleted = await client.call(
+        client.delete, api=runtime.api, kind="Service", namespace=namespace, name=stale
+    )
+    runtime.children.remember("Service", namespace, stale, None)
+    if not deleted:
         return False
     message = f"Removed Service {stale}: metrics are disabled"
-    await events.post(runtime, owner, reason="Removed", message=message)
+    await events.post(runtime.api, owner, reason="Removed", message=message)
     return True

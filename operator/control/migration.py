@@ -15,7 +15,6 @@ from typing import Any
 
 import kubernetes.client
 from flowkeeper.operator import metrics
-from flowkeeper.operator.control import backoff as retry
 
 # (type "Normal" | "Warning", reason, message): posts an Event on the FlowCollector.
 from flowkeeper.operator.kube import client as kube
@@ -66,8 +65,8 @@ class DeploymentReplacer:
     ) -> bool:
         """Delete the named Deployment when it is time; True when it was deleted now.
 
-        Never raises for an API error (transient ones are retried first, as every call is): it
-        is reported, and the next reconcile tries again.
+        A transient API error is raised (the work queue retries the reconcile); a refusal is
+        reported, and the next reconcile tries again.
         """
         name = named(parsed)
         if not name or not daemonset_exists:
@@ -77,7 +76,7 @@ class DeploymentReplacer:
         field = "spec.migration.replaceDeployment"
         report = _Reporter(self._reported.setdefault(uid, set()), name, post, logger)
         try:
-            live = await retry.call(
+            live = await kube.call(
                 kube.read, api=api, kind="Deployment", namespace=namespace, name=name
             )
             todo = step(name=name, daemonset_exists=daemonset_exists, deployment=live)
@@ -91,10 +90,12 @@ class DeploymentReplacer:
                 )
             if todo is not Step.DELETE:
                 return False
-            deleted = await retry.call(
+            deleted = await kube.call(
                 kube.delete, api=api, kind="Deployment", namespace=namespace, name=name
             )
         except kube.KubeError as error:
+            if error.transient:
+                raise
             await report(
                 f"failed {error.status}",
                 "Warning",

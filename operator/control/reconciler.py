@@ -1,10 +1,15 @@
-"""One FlowCollector's reconcile, whatever triggered it: build -> read -> check names ->
-write what differs -> status (I/O orchestration; the decisions are in pure modules).
+"""The one reconcile of a FlowCollector, level-based, whatever triggered it (I/O
+orchestration; the decisions are in the pure ``model`` and ``plan`` modules):
+
+read the FlowCollector as it is now (gone: nothing to do; it may be another object than the one
+an event was about, and that is the one reconciled) -> build the desired children -> read the live
+ones (the child watches' cache) -> check names -> write what differs -> write the status,
+bound to the uid it was computed for, when it differs from the live status.
 
 Every outcome ends in a status: applied (the rollout), ``InvalidSpec``, ``NameConflict`` (a
 child's name is held by an object we do not control: nothing is written at all) or
-``ApplyFailed`` (the API refused a child, with the API's message). Only transient API errors
-that outlast the call-level retries are raised, for the caller to schedule a retry.
+``ApplyFailed`` (the API refused a child, with the API's message). Transient API errors are
+raised, for the work queue to retry the whole reconcile with backoff.
 """
 
 import datetime
@@ -13,52 +18,62 @@ from collections.abc import Mapping
 from typing import Any
 
 from flowkeeper.operator import metrics
-from flowkeeper.operator.control import apply as children
-from flowkeeper.operator.control import backoff as retry
-from flowkeeper.operator.control import cleanup
+from flowkeeper.operator.constants import KIND
+from flowkeeper.operator.control import apply, cleanup
 from flowkeeper.operator.control.apply import NameConflictError
-from flowkeeper.operator.control.state import Owner, Runtime, key, uid
-from flowkeeper.operator.kube import client as kube
-from flowkeeper.operator.kube import events
+from flowkeeper.operator.control.state import Key, Owner, Runtime, key, snapshot, uid
+from flowkeeper.operator.kube import client, events
 from flowkeeper.operator.model import manifests, spec, status
 from flowkeeper.operator.model.errors import SpecError
 from flowkeeper.operator.plan import ownership
 
 Child = tuple[str, str]  # kind, name
+EVENT_TRIGGERS = frozenset({"spec", "child"})
 
 logger = logging.getLogger(__name__)
 
 
-async def reconcile(runtime: Runtime, owner: Owner, *, trigger: str) -> None:
-    """Bring all children of one FlowCollector in sync, then its status."""
+async def reconcile(runtime: Runtime, target: Key, *, trigger: str) -> None:
+    """Bring the children of the FlowCollector named ``target`` in sync, then its status.
+    Raises what the work queue should retry (transient API errors)."""
     with metrics.RECONCILE_DURATION.labels(trigger=trigger).time():
-        async with runtime.lock(uid(owner)):
-            result = await _reconcile(runtime, owner, trigger=trigger)
-    metrics.RECONCILES.labels(trigger=trigger, result=result).inc()
+        try:
+            result = await _reconcile(runtime, target, trigger)
+        except Exception:
+            metrics.RECONCILES.labels(trigger=trigger, result="error").inc()
+            raise
+    if result is not None:
+        metrics.RECONCILES.labels(trigger=trigger, result=result).inc()
 
 
-async def sync_child(
-    runtime: Runtime, owner: Owner, kind: str, event_type: str, body: Mapping[str, Any]
-) -> bool:
-    """Restore one child from its watch event (the body *is* the live child: no read), and
-    follow the rollout in the status. False when there was nothing to do."""
-    try:
-        parsed = parse(owner)
-    except SpecError:
-        return False  # the spec path reports it; an invalid spec changes no child
-    wanted = {(c["kind"], c["metadata"]["name"]): c for c in desired(owner, parsed)}
-    want = wanted.get((kind, str((body.get("metadata") or {}).get("name", ""))))
-    if want is None:
-        return False  # e.g. the metrics Service of a FlowCollector whose metrics are off
-    with metrics.RECONCILE_DURATION.labels(trigger="child").time():
-        async with runtime.lock(uid(owner)):
-            live = None if event_type == "DELETED" else dict(body)
-            live, changed = await children.apply(runtime, owner, want, live, applied_before=True)
-            return await _follow(runtime, owner, kind, live) or changed
+async def read_flowcollector(
+    runtime: Runtime, target: Key, trigger: str
+) -> Mapping[str, Any] | None:
+    """The FlowCollector named ``target`` as it is now, whichever object that is.
+
+    After an event (``spec``: the FlowCollector's own; ``child``) kopf's index of the
+    FlowCollectors (its watch cache) is as new as that event, and is read without a request.
+    The resync and the retries are the safety nets: they must not trust a cache an outage or
+    a lost event may have left behind, so they GET it."""
+    if trigger in EVENT_TRIGGERS:
+        indexed: Owner | None = next(iter(runtime.owners.get(target) or []), None)
+        if indexed is None:
+            return None
+        version, written = runtime.written.get(target, ("", indexed))
+        if uid(written) == uid(indexed) and version == _version(indexed):
+            return written  # the index has not seen our own status write yet
+        return indexed
+    namespace, name = target
+    return await apply.fetch(runtime, kind=KIND, namespace=namespace, name=name)
 
 
-async def _reconcile(runtime: Runtime, owner: Owner, *, trigger: str) -> str:
-    previous = last_status(runtime, owner)
+async def _reconcile(runtime: Runtime, target: Key, trigger: str) -> str | None:
+    namespace, name = target
+    live_fc = await read_flowcollector(runtime, target, trigger)
+    if live_fc is None or (live_fc.get("metadata") or {}).get("deletionTimestamp"):
+        return None  # gone, or going: its children go with it (ownerReferences)
+    owner = snapshot(live_fc)
+    previous: Mapping[str, Any] = owner["status"]
     generation = int(owner["metadata"].get("generation") or 0)
     try:
         parsed = parse(owner)
@@ -67,13 +82,13 @@ async def _reconcile(runtime: Runtime, owner: Owner, *, trigger: str) -> str:
             metrics.INVALID_SPECS.inc()
         return "invalid"
     wanted = desired(owner, parsed)
-    lives: dict[Child, kube.Object | None] = {}
+    lives: dict[Child, client.Object | None] = {}
     changed = False
     try:
         for child in wanted:
-            kind, name = child["kind"], child["metadata"]["name"]
-            lives[kind, name] = await children.read(
-                runtime, kind=kind, namespace=key(owner)[0], name=name
+            kind, child_name = child["kind"], child["metadata"]["name"]
+            lives[kind, child_name] = await apply.read(
+                runtime, kind=kind, namespace=namespace, name=child_name
             )
         # Every name is checked before anything is written: a conflict writes nothing at all.
         for (kind, _name), live in lives.items():
@@ -84,23 +99,21 @@ async def _reconcile(runtime: Runtime, owner: Owner, *, trigger: str) -> str:
         # (<a>-metrics and <a-metrics>): one that loses a race for a name starts no pods.
         for child in sorted(wanted, key=lambda c: c["kind"] != "Service"):
             at = (child["kind"], child["metadata"]["name"])
-            lives[at], wrote = await children.apply(
+            lives[at], wrote = await apply.apply(
                 runtime, owner, child, lives[at], applied_before=applied_before
             )
             changed |= wrote
-        if trigger == "spec":
-            changed |= await cleanup.remove_metrics_service(runtime, owner, parsed)
+        changed |= await cleanup.remove_metrics_service(runtime, owner, parsed)
         changed |= await _replace_deployment(runtime, owner, parsed, lives)
     except NameConflictError as error:
         await _refuse(runtime, owner, "NameConflict", str(error), previous)
         return "conflict"
-    except kube.KubeError as error:
+    except client.KubeError as error:
         if error.transient:
             raise
         metrics.ERRORS.labels(cause="rejected").inc()
         await _refuse(runtime, owner, "ApplyFailed", str(error), previous)
         return "error"
-    name = key(owner)[1]
     daemonset = wanted[1]
     new = status.build_status(
         generation=generation,
@@ -119,12 +132,12 @@ async def _reconcile(runtime: Runtime, owner: Owner, *, trigger: str) -> str:
 async def _replace_deployment(
     runtime: Runtime, owner: Owner, parsed: spec.FlowCollectorSpec, lives: Mapping[Child, Any]
 ) -> bool:
-    """spec.migration.replaceDeployment, once the DaemonSet exists (every full reconcile, so a
+    """spec.migration.replaceDeployment, once the DaemonSet exists (every reconcile, so a
     refused deletion is tried again)."""
 
     async def post(type_: str, reason: str, message: str) -> None:
         kind: events.Type = "Warning" if type_ == "Warning" else "Normal"
-        await events.post(runtime, owner, reason=reason, message=message, type_=kind)
+        await events.post(runtime.api, owner, reason=reason, message=message, type_=kind)
 
     return await runtime.replacer.run(
         runtime.api,
@@ -146,62 +159,59 @@ async def _refuse(
     )
     if not await write_status(runtime, owner, refused, previous):
         return False
-    await events.post(runtime, owner, reason=reason, message=message, type_="Warning")
+    await events.post(runtime.api, owner, reason=reason, message=message, type_="Warning")
     return True
-
-
-async def _follow(runtime: Runtime, owner: Owner, kind: str, live: kube.Object | None) -> bool:
-    """Update the status from a DaemonSet or flow-Service event; the rest comes from before."""
-    previous = last_status(runtime, owner)
-    conditions = previous.get("conditions") or []
-    ready: Mapping[str, Any] = next((c for c in conditions if c.get("type") == "Ready"), {})
-    if (
-        live is None
-        or live["metadata"]["name"] != key(owner)[1]
-        or "observedGeneration" not in previous
-        or ready.get("reason") in ("InvalidSpec", "NameConflict", "ApplyFailed")
-    ):
-        return False  # not a status input, or a status that only a full reconcile can clear
-    if kind == "DaemonSet":
-        new: Mapping[str, Any] = status.build_status(
-            generation=int(previous["observedGeneration"]),
-            config_hash=str(previous.get("configHash", "")),
-            daemonset=live,
-            addresses=list(previous.get("serviceAddresses") or []),
-            previous=previous,
-            now=_now(),
-        )
-    elif kind == "Service":
-        new = {**previous, "serviceAddresses": status.service_addresses(live)}
-    else:
-        return False
-    return await write_status(runtime, owner, new, previous)
 
 
 async def write_status(
     runtime: Runtime, owner: Owner, new: Mapping[str, Any], previous: Mapping[str, Any]
 ) -> bool:
-    """Patch the status subresource only when something in it changed."""
+    """Write the status when it differs from the live one (``previous``, read with the
+    FlowCollector at the start of this reconcile), bound to the FlowCollector's uid: a JSON
+    patch whose ``test`` of ``/metadata/uid`` fails (422) on any other object of that name,
+    so a status computed for a deleted FlowCollector never lands on its successor. False
+    when nothing was written."""
     if all(previous.get(field) == value for field, value in new.items()):
-        runtime.statuses[uid(owner)] = new
         return False
     namespace, name = key(owner)
+    body: list[Mapping[str, Any]] = [
+        {"op": "test", "path": "/metadata/uid", "value": uid(owner)},
+        {"op": "add", "path": "/status", "value": {**previous, **new}},
+    ]
     try:
-        await retry.call(
-            kube.patch,
+        patched = await client.call(
+            client.patch,
             api=runtime.api,
-            kind="FlowCollector",
+            kind=KIND,
             namespace=namespace,
             name=name,
-            body={"status": dict(new)},
+            body=body,
             subresource="status",
+            content_type=client.JSON_PATCH,
         )
-    except kube.KubeError as error:
+    except client.KubeError as error:
         if error.status == 404:
             return False  # deleted meanwhile: nothing to report on
+        if error.status == 422 and await _replaced(runtime, owner):
+            logger.info(
+                f"status not written: replaced meanwhile flowcollector={namespace}/{name}"
+                f" uid={uid(owner)}"
+            )
+            return False  # another object now: its own reconcile is queued by its event
         raise
-    runtime.statuses[uid(owner)] = new
+    runtime.written[namespace, name] = (_version(owner), snapshot(patched))
     return True
+
+
+def _version(owner: Mapping[str, Any]) -> str:
+    return str((owner.get("metadata") or {}).get("resourceVersion") or "")
+
+
+async def _replaced(runtime: Runtime, owner: Owner) -> bool:
+    """Whether the FlowCollector of this name is gone or is another object (another uid)."""
+    namespace, name = key(owner)
+    current = await apply.fetch(runtime, kind=KIND, namespace=namespace, name=name)
+    return current is None or current["metadata"].get("uid") != uid(owner)
 
 
 def parse(owner: Owner) -> spec.FlowCollectorSpec:
@@ -217,12 +227,6 @@ def desired(owner: Owner, parsed: spec.FlowCollectorSpec) -> list[manifests.Mani
     for child in wanted:
         child["metadata"]["ownerReferences"] = [ownership.owner_reference(owner)]
     return wanted
-
-
-def last_status(runtime: Runtime, owner: Owner) -> Mapping[str, Any]:
-    """The status as we last wrote it, else as the API last showed it."""
-    written = runtime.statuses.get(uid(owner))
-    return written if written is not None else dict(owner.get("status") or {})
 
 
 def _now() -> str:

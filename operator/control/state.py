@@ -1,20 +1,20 @@
-"""The operator's in-memory state and the FlowCollector snapshots it works from.
+"""What the reconciler works with: the API client, the FlowCollector index, the child watches'
+cache, the work queue; and the FlowCollector snapshots it reads.
 
-State is keyed by the FlowCollector's uid, never by its name: a FlowCollector deleted and
-re-created under the same name is another object, and must not inherit the old one's cached
-status (which would make the operator believe the new one's status is already written).
+No cache of what was written: every reconcile reads the FlowCollector and compares with its
+live status, so nothing the operator remembers can keep a wrong status in place. What is still
+remembered (the Deployment replacements reported) is keyed by uid, never by name: a
+FlowCollector deleted and re-created under the same name is another object.
 """
 
-import asyncio
 import copy
 import dataclasses
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Protocol
 
 import kubernetes.client
+from flowkeeper.operator.constants import API_VERSION, KIND
 from flowkeeper.operator.control import migration
-
-GROUP, VERSION, PLURAL = "flows.flowkeeper.dev", "v1alpha1", "flowcollectors"
 
 Key = tuple[str, str]  # (namespace, name) of a FlowCollector
 Owner = dict[str, Any]  # the parts of a FlowCollector the reconciler needs
@@ -28,50 +28,86 @@ class Owners(Protocol):
     def get(self, key: Key, default: Any = ..., /) -> Iterable[Owner] | None: ...
 
 
+class Children(Protocol):
+    """Live children as the child watches last saw them (``kube.watches.ChildWatches``)."""
+
+    def cached(self, kind: str, namespace: str, name: str) -> tuple[bool, dict[str, Any] | None]:
+        """(known, object): known is False when the watch of that scope is not in sync."""
+        ...
+
+    def remember(
+        self, kind: str, namespace: str, name: str, body: Mapping[str, Any] | None
+    ) -> None:
+        """Our own write's result (None: deleted), until its watch event comes."""
+        ...
+
+    def echo(self, kind: str, body: Mapping[str, Any]) -> bool:
+        """Whether a watch event's object is exactly our own last write of it."""
+        ...
+
+
+class Enqueue(Protocol):
+    def __call__(
+        self, key: Key, trigger: str, *, needed: Callable[[], bool] | None = None
+    ) -> None: ...
+
+
 @dataclasses.dataclass
 class Runtime:
     api: kubernetes.client.ApiClient
     resync_seconds: float
     owners: Owners
-    statuses: dict[str, Mapping[str, Any]] = dataclasses.field(default_factory=dict)
-    locks: dict[str, asyncio.Lock] = dataclasses.field(default_factory=dict)
-    retries: "dict[str, asyncio.Task[None]]" = dataclasses.field(default_factory=dict)
-    resync: "asyncio.Task[None] | None" = None
+    children: Children
+    enqueue: Enqueue
     replacer: migration.DeploymentReplacer = dataclasses.field(
         default_factory=migration.DeploymentReplacer
     )
+    # Our last status write per FlowCollector: (resourceVersion it was computed from, the
+    # FlowCollector as the write left it), for as long as kopf's index has not caught up.
+    written: dict[Key, tuple[str, Owner]] = dataclasses.field(default_factory=dict)
 
-    def lock(self, uid: str) -> asyncio.Lock:
-        """One reconcile at a time per FlowCollector, whichever trigger started it."""
-        return self.locks.setdefault(uid, asyncio.Lock())
+    def keys(self) -> list[Key]:
+        """Every FlowCollector known now, except those being deleted."""
+        return [key(owner) for owner in self.current()]
 
     def current(self) -> list[Owner]:
-        """Every FlowCollector known now, except those being deleted."""
+        """Every FlowCollector known now (kopf's index), except those being deleted."""
         return [
             owner
-            for key in list(self.owners)
-            for owner in list(self.owners.get(key) or [])
+            for index_key in list(self.owners)
+            for owner in list(self.owners.get(index_key) or [])
             if not owner["metadata"].get("deletionTimestamp")
         ]
+
+    def known(self, namespace: str, name: str) -> bool:
+        return bool(list(self.owners.get((namespace, name)) or []))
 
     def forget_others(self, uids: Iterable[str]) -> None:
         """Drop the state of FlowCollectors that are gone."""
         alive = set(uids)
-        for table in (self.statuses, self.locks):
-            for uid in set(table) - alive:
-                table.pop(uid, None)
         self.replacer.forget(alive)
+        for target, (_version, written) in list(self.written.items()):
+            if uid(written) not in alive:
+                del self.written[target]
 
 
 def snapshot(body: Mapping[str, Any]) -> Owner:
     metadata = body.get("metadata") or {}
     return {
-        "apiVersion": body.get("apiVersion", f"{GROUP}/{VERSION}"),
-        "kind": body.get("kind", "FlowCollector"),
+        "apiVersion": body.get("apiVersion", API_VERSION),
+        "kind": body.get("kind", KIND),
         "metadata": {
-            key: copy.deepcopy(metadata[key])
-            for key in ("name", "namespace", "uid", "generation", "labels", "deletionTimestamp")
-            if key in metadata
+            field: copy.deepcopy(metadata[field])
+            for field in (
+                "name",
+                "namespace",
+                "uid",
+                "generation",
+                "resourceVersion",
+                "labels",
+                "deletionTimestamp",
+            )
+            if field in metadata
         },
         "spec": copy.deepcopy(dict(body.get("spec") or {})),
         "status": copy.deepcopy(dict(body.get("status") or {})),

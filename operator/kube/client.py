@@ -2,27 +2,38 @@
 create, merge-patch, replace, delete. Every request is counted once, in ``_call``, by verb,
 kind and status code.
 
-Synchronous (the kubernetes client is), so callers run these in a thread. Objects are plain
-dicts sent to fixed URL paths: no model classes, no discovery round-trips. Patches are JSON
-merge patches (RFC 7386), understood by every resource, custom ones included; strategic merge
-would not work on FlowCollectors.
+Synchronous (the kubernetes client is), so callers run these in a thread (``call``). Objects
+are plain dicts sent to fixed URL paths: no model classes, no discovery round-trips. Patches are
+JSON merge patches (RFC 7386), understood by every resource, custom ones included (strategic
+merge would not work on FlowCollectors), or JSON patches (RFC 6902) where a ``test`` operation
+must guard the write (the status, bound to the FlowCollector's uid).
+
+``transient`` is the one place that decides which failures are worth retrying later.
 """
 
+import asyncio
 import json
 import os
-from collections.abc import Mapping
-from typing import Any, NamedTuple
+from collections.abc import Callable, Mapping
+from typing import Any, NamedTuple, TypeVar
 
+import aiohttp
 import kubernetes.client
 import kubernetes.config
 import urllib3.exceptions
 from flowkeeper.operator import metrics
+from flowkeeper.operator.constants import API_VERSION, KIND, PLURAL
 from flowkeeper.operator.kube import identity
 from kubernetes.client.exceptions import ApiException
 
 USER_AGENT = "flowkeeper-operator/0.1"
 REQUEST_TIMEOUT_SECONDS = 30.0
 MERGE_PATCH = "application/merge-patch+json"
+JSON_PATCH = "application/json-patch+json"
+# Worth retrying later: no answer (0), a conflict with a concurrent writer (409), throttling
+# (429) and server errors (5xx). Everything else needs a change to the request or the object.
+TRANSIENT_CODES = frozenset({0, 409, 429})
+T = TypeVar("T")
 
 Object = dict[str, Any]
 
@@ -37,7 +48,7 @@ KINDS: Mapping[str, Kind] = {
     "Service": Kind("/api/v1", "services"),
     "DaemonSet": Kind("/apis/apps/v1", "daemonsets"),
     "Deployment": Kind("/apis/apps/v1", "deployments"),
-    "FlowCollector": Kind("/apis/flows.flowkeeper.dev/v1alpha1", "flowcollectors"),
+    KIND: Kind(f"/apis/{API_VERSION}", PLURAL),
     "Event": Kind("/api/v1", "events"),
     "Lease": Kind("/apis/coordination.k8s.io/v1", "leases"),
 }
@@ -56,7 +67,7 @@ class KubeError(Exception):
         )
         self.status = status
         self.message = message  # the API's own words, as shown in a Ready=False condition
-        self.transient = status in {0, 429} or status >= 500
+        self.transient = status in TRANSIENT_CODES or status >= 500
         self.retry_after = retry_after  # seconds, from a Retry-After header
 
 
@@ -66,6 +77,22 @@ class AlreadyExistsError(KubeError):
 
 class ConflictError(KubeError):
     """A write carried a resourceVersion the object no longer has: re-read and retry."""
+
+
+def transient(error: BaseException) -> bool:
+    """Whether retrying later may succeed: a transient API answer, or no answer at all (a
+    refused, reset or timed-out connection, from either HTTP client)."""
+    if isinstance(error, KubeError):
+        return error.transient
+    return isinstance(
+        error, OSError | TimeoutError | urllib3.exceptions.HTTPError | aiohttp.ClientError
+    )
+
+
+async def call(function: Callable[..., T], /, **kwargs: object) -> T:
+    """``function(**kwargs)`` off the event loop. Not retried here: a failure ends the
+    reconcile, and the work queue retries the whole of it with backoff."""
+    return await asyncio.to_thread(function, **kwargs)
 
 
 def load_configuration() -> kubernetes.client.Configuration:
@@ -160,16 +187,19 @@ def patch(
     kind: str,
     namespace: str,
     name: str,
-    body: Mapping[str, Any],
+    body: Mapping[str, Any] | list[Mapping[str, Any]],
     subresource: str = "",
+    content_type: str = MERGE_PATCH,
 ) -> Object:
+    """A merge patch (a dict), or a JSON patch (a list of operations, ``content_type``
+    JSON_PATCH)."""
     path = _path(kind, namespace, name) + (f"/{subresource}" if subresource else "")
     return _call(
         api,
         "PATCH",
         path,
         body=body,
-        content_type=MERGE_PATCH,
+        content_type=content_type,
         kind=f"{kind}/{subresource}" if subresource else kind,
         verb="patch",
         action=f"patch {kind} {name}{'/' + subresource if subresource else ''}",
@@ -207,7 +237,7 @@ def _call(
     kind: str,
     verb: str,
     action: str,
-    body: Mapping[str, Any] | None = None,
+    body: Mapping[str, Any] | list[Mapping[str, Any]] | None = None,
     content_type: str = "application/json",
     timeout: float = REQUEST_TIMEOUT_SECONDS,
 ) -> Object:
@@ -216,7 +246,7 @@ def _call(
         method=method,
         resource_path=path,
         header_params=headers,
-        body=dict(body) if body is not None else None,
+        body=body if isinstance(body, list) else dict(body) if body is not None else None,
         auth_settings=["BearerToken"],
     )
     try:
@@ -224,7 +254,7 @@ def _call(
         data = response.read()  # type: ignore[no-untyped-call]
     except ApiException as error:
         metrics.API_REQUESTS.labels(verb=verb, kind=kind, code=str(error.status or 0)).inc()
-        retry = _seconds((error.headers or {}).get("Retry-After"))
+        retry = seconds((error.headers or {}).get("Retry-After"))
         raise KubeError(
             action, int(error.status or 0), str(error.reason), retry_after=retry
         ) from error
@@ -237,7 +267,7 @@ def _call(
         if response.status == 409:
             conflict = AlreadyExistsError if method == "POST" else ConflictError
             raise conflict(action, response.status, message)
-        retry = _seconds(response.getheader("Retry-After"))  # type: ignore[no-untyped-call]
+        retry = seconds(response.getheader("Retry-After"))  # type: ignore[no-untyped-call]
         raise KubeError(action, response.status, message, retry_after=retry)
     decoded: Object = json.loads(data) if data else {}
     return decoded
@@ -252,7 +282,7 @@ def _message(data: bytes | None) -> str:
         return text[:200]
 
 
-def _seconds(value: object) -> float | None:
+def seconds(value: object) -> float | None:
     """A Retry-After header in seconds (the HTTP-date form is not used by kube-apiserver)."""
     try:
         return max(0.0, float(str(value))) if value is not None else None

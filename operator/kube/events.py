@@ -2,23 +2,24 @@
 
 Not with kopf's ``kopf.info``/``kopf.warn``: those need kopf's per-handler context and raise
 ``LookupError`` from any other task (the resync loop, retries), which used to abort the rest
-of a reconcile. Posting an Event is best effort: a failure is counted and logged, never raised,
-because the Event describes a write that already happened.
+of a reconcile. Posting an Event is best effort: a failure is counted and logged, never raised
+nor retried, because the Event describes a write that already happened.
 """
 
 import datetime
 import logging
 import socket
-from typing import Literal
+from collections.abc import Mapping
+from typing import Any, Literal
 
+import kubernetes.client
 from flowkeeper.operator import metrics
-from flowkeeper.operator.control import backoff as retry
-from flowkeeper.operator.control.state import Owner, Runtime
 from flowkeeper.operator.kube import client as kube
 
 Type = Literal["Normal", "Warning"]
 COMPONENT = "flowkeeper-operator"
 MAX_MESSAGE = 1024  # the API refuses longer Event messages
+Owner = Mapping[str, Any]  # the FlowCollector the Event is about
 
 logger = logging.getLogger(__name__)
 
@@ -50,12 +51,17 @@ def build_event(owner: Owner, *, type_: Type, reason: str, message: str, now: st
 
 
 async def post(
-    runtime: Runtime, owner: Owner, *, reason: str, message: str, type_: Type = "Normal"
+    api: kubernetes.client.ApiClient,
+    owner: Owner,
+    *,
+    reason: str,
+    message: str,
+    type_: Type = "Normal",
 ) -> None:
     """Post an Event about ``owner``; a failure is counted and logged, never raised."""
     body = build_event(owner, type_=type_, reason=reason, message=message, now=now())
     try:
-        await retry.call(kube.create, api=runtime.api, body=body)
+        await kube.call(kube.create, api=api, body=body)
     except Exception as error:  # noqa: BLE001 (an Event must never abort the reconcile)
         metrics.EVENT_FAILURES.inc()
         logger.warning(f"Could not post Event {reason} ({message!r}): {error}")

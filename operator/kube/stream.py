@@ -1,4 +1,5 @@
-"""LIST and WATCH over aiohttp, with our kubernetes client's credentials.
+"""LIST and WATCH over aiohttp, with our kubernetes client's credentials; each answer (or its
+absence) is reported to ``health.API``.
 
 The watches stream for minutes, so they run on asyncio (cancellable at shutdown) rather than in
 the kubernetes client's blocking threads. They reuse its resolved configuration (in-cluster or
@@ -16,6 +17,7 @@ import kubernetes.client
 from flowkeeper.operator import metrics
 from flowkeeper.operator.kube import client as kube
 from flowkeeper.operator.kube import identity
+from flowkeeper.operator.kube.health import API
 
 
 class GoneError(Exception):
@@ -74,17 +76,28 @@ class Client:
         # Counted in the same metric as every request of our kubernetes client (kube._call).
         try:
             response = await self._session.get(url, params=params, headers=headers, timeout=timeout)
-        except (aiohttp.ClientError, OSError, TimeoutError):
+        except (aiohttp.ClientError, OSError, TimeoutError) as error:
             metrics.API_REQUESTS.labels(verb=verb, kind=kind, code=kube.NO_ANSWER).inc()
+            API.failed(error)
             raise
         metrics.API_REQUESTS.labels(verb=verb, kind=kind, code=str(response.status)).inc()
         if response.status == 410:
             response.release()
+            API.answered()
             raise GoneError()
         if response.status >= 300:
             text = await response.text()
             response.release()
-            raise kube.KubeError(f"GET {path}", response.status, text[:200])
+            retry_after = kube.seconds(response.headers.get("Retry-After"))
+            refused = kube.KubeError(
+                f"GET {path}", response.status, text[:200], retry_after=retry_after
+            )
+            if refused.transient:
+                API.failed(refused)
+            else:
+                API.answered()
+            raise refused
+        API.answered()
         return response
 
 

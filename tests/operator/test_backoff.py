@@ -49,6 +49,7 @@ def test_kopf_never_runs_out_of_backoffs():
     first = list(itertools.islice(backoffs, 200))
     assert len(first) == 200
     assert all(0 < delay <= backoff.MAX_SECONDS for delay in first)
-    assert first[0] < 1.0 and first[-1] > backoff.MAX_SECONDS / 2
+    assert first[0] < 1.0
+    assert first[-1] > backoff.MAX_SECONDS / 2
     # Iterated afresh for each request: a new request starts short again.
     assert next(iter(backoffs)) < 1.0
