@@ -19,7 +19,7 @@ import logging
 from typing import Any
 
 import kopf
-from flowkeeper.operator import metrics
+from flowkeeper.operator import logs, metrics
 from flowkeeper.operator.app import settings
 from flowkeeper.operator.constants import GROUP, PLURAL, VERSION
 from flowkeeper.operator.control import reconciler, triggers
@@ -98,8 +98,12 @@ async def operator_startup(memo: kopf.Memo, **kwargs: Any) -> None:
     memo.update(runtime=runtime, queue=queue, child_watches=child_watches, resync=resync)
     memo["unregister"] = API.on_recovery(recovered)
     metrics.FLOWCOLLECTORS.source = lambda: [owner["status"] for owner in runtime.current()]
-    where = ",".join(namespaces) or "(all)"
-    logger.info(f"operator started namespaces={where} resync={runtime.resync_seconds:g}s")
+    fields = {
+        "namespaces": ",".join(namespaces) or "(all)",
+        "child_watches": ",".join(n or "(all)" for n in watches.scopes(namespaces)),
+        "resync": f"{runtime.resync_seconds:g}s",
+    }
+    logger.info(logs.line("operator started", fields))
 
 
 @kopf.on.cleanup()

@@ -64,23 +64,43 @@ def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
     # backoff instead, without end: kopf retries until the API answers (capped at 30 s).
     settings.networking.error_backoffs = backoff.KopfBackoffs()
     # kopf logs each failed try as an error; the outage is logged once (kube/health.py).
-    _quiet_retries(logging.getLogger("kopf._cogs.clients.api"))
+    # And the operator logs what it did itself: kopf's "succeeded" lines say nothing more.
+    for name in KOPF_LOGGERS:
+        _quiet(logging.getLogger(name))
 
     # Only the login handler is synchronous; API calls run in asyncio's own thread pool.
     settings.execution.max_workers = 2
 
 
-class _RetryFilter(logging.Filter):
-    """Turns kopf's "Request attempt #N failed; will retry: ..." lines into outage reports."""
+# The loggers kopf's requests log their retries to (each request logs to its caller's), and
+# those of its per-event and per-probe "succeeded" lines.
+KOPF_LOGGERS = (
+    "kopf._cogs.clients.api",
+    "kopf._cogs.clients.watching",
+    "kopf._cogs.clients.scanning",
+    "kopf._core.reactor.observation",
+    "kopf.objects",
+    "kopf.activities.probe",
+)
+# kopf's lines for what the operator logs itself (or that say nothing): an event handler and
+# the probe succeeding (one line per FlowCollector event, one per /healthz request).
+SILENCED = ("Handler 'flowcollector_event' succeeded.", "Activity 'api' succeeded.")
+
+
+class _KopfFilter(logging.Filter):
+    """Turns kopf's "Request attempt #N failed; will retry: ..." lines into outage reports
+    (logged once, by ``health.API``), and drops kopf's lines in ``SILENCED``."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
+        if message in SILENCED:
+            return False
         if "failed; will retry" not in message:
             return True
         API.failed(message.partition("will retry: ")[2] or message)
         return False
 
 
-def _quiet_retries(kopf_api_logger: logging.Logger) -> None:
-    if not any(isinstance(f, _RetryFilter) for f in kopf_api_logger.filters):
-        kopf_api_logger.addFilter(_RetryFilter())
+def _quiet(kopf_logger: logging.Logger) -> None:
+    if not any(isinstance(f, _KopfFilter) for f in kopf_logger.filters):
+        kopf_logger.addFilter(_KopfFilter())

@@ -8,15 +8,19 @@ write's result goes into the child watches' cache, so the next reconcile does no
 the watch has not shown yet. Other failures are raised: the work queue retries the reconcile.
 """
 
+import logging
 from collections.abc import Mapping
 from typing import Any
 
-from flowkeeper.operator import metrics
+from flowkeeper.operator import logs, metrics
 from flowkeeper.operator.control.state import Owner, Runtime, uid
 from flowkeeper.operator.kube import client, events
 from flowkeeper.operator.plan import merge, ownership
 
 CONFLICT_ATTEMPTS = 5
+ACTIONS = {"Created": "created", "Updated": "updated", "Restored": "restored"}
+
+logger = logging.getLogger(__name__)
 
 
 class NameConflictError(Exception):
@@ -93,6 +97,8 @@ async def apply(
             continue
         runtime.children.remember(kind, namespace, name, result)
         why = merge.reason(desired, live, applied_before=applied_before)
+        fields = {"flowcollector": _owner(owner), "kind": kind, "name": name, "verb": write.verb}
+        logger.info(logs.line(f"child {ACTIONS.get(why, why.lower())}", fields))
         if why == "Restored":
             metrics.RESTORES.labels(kind=kind).inc()
         await events.post(runtime.api, owner, reason=why, message=f"{why} {kind} {name}")
@@ -126,6 +132,8 @@ async def _claim(runtime: Runtime, owner: Owner, kind: str, live: client.Object)
         body=ownership.reown_patch(live, owner),
     )
     runtime.children.remember(kind, metadata["namespace"], name, moved)
+    fields = {"flowcollector": _owner(owner), "kind": kind, "name": name, "uid": uid(owner)}
+    logger.info(logs.line("child adopted", fields))
     await events.post(
         runtime.api,
         owner,
@@ -133,3 +141,7 @@ async def _claim(runtime: Runtime, owner: Owner, kind: str, live: client.Object)
         message=f"Adopted {kind} {name} left by a previous FlowCollector {metadata['name']}",
     )
     return moved
+
+
+def _owner(owner: Owner) -> str:
+    return f"{owner['metadata']['namespace']}/{owner['metadata']['name']}"

@@ -4,11 +4,16 @@ Only objects this FlowCollector controls are deleted here; the one exception, a 
 user names for replacement, is ``migration.py``.
 """
 
+import logging
+
+from flowkeeper.operator import logs
 from flowkeeper.operator.control import apply
 from flowkeeper.operator.control.state import Owner, Runtime, key
 from flowkeeper.operator.kube import client, events
 from flowkeeper.operator.model import manifests, spec
 from flowkeeper.operator.plan import ownership
+
+logger = logging.getLogger(__name__)
 
 
 async def remove_metrics_service(
@@ -31,6 +36,8 @@ async def remove_metrics_service(
     runtime.children.remember("Service", namespace, stale, None)
     if not deleted:
         return False
+    fields = {"flowcollector": f"{namespace}/{name}", "kind": "Service", "name": stale}
+    logger.info(logs.line("child removed", {**fields, "why": "metrics disabled"}))
     message = f"Removed Service {stale}: metrics are disabled"
     await events.post(runtime.api, owner, reason="Removed", message=message)
     return True

@@ -20,7 +20,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
-from flowkeeper.operator import backoff, metrics
+from flowkeeper.operator import backoff, logs, metrics
 from flowkeeper.operator.kube import client
 from flowkeeper.operator.kube.health import API
 
@@ -132,7 +132,12 @@ class WorkQueue:
 
     def _failed(self, key: Key, trigger: str, error: Exception, failures: int, wait: float) -> None:
         namespace, name = key
-        where = f"flowcollector={namespace}/{name} trigger={trigger} failures={failures}"
+        fields = {
+            "flowcollector": f"{namespace}/{name}",
+            "trigger": trigger,
+            "failures": failures,
+            "retry_in": f"{wait:.1f}s",
+        }
         if client.transient(error):
             metrics.ERRORS.labels(cause="transient").inc()
             status = error.status if isinstance(error, client.KubeError) else 0
@@ -140,11 +145,11 @@ class WorkQueue:
             API.failed(error)
             # The first of a streak is logged; an outage is logged once by API.failed.
             log = logger.warning if failures == 1 and API.reachable else logger.debug
-            log(f"reconcile failed, retrying {where} in={wait:.1f}s error={error}")
+            log(logs.line("reconcile failed", {**fields, "error": error}))
         elif isinstance(error, client.KubeError):
             metrics.ERRORS.labels(cause="rejected").inc()
-            logger.warning(f"reconcile failed, retrying {where} in={wait:.1f}s error={error}")
+            logger.warning(logs.line("reconcile failed", {**fields, "error": error}))
         else:
             # A bug: logged with its traceback, and retried like the rest.
             metrics.ERRORS.labels(cause="unexpected").inc()
-            logger.error(f"reconcile failed, retrying {where} in={wait:.1f}s", exc_info=error)
+            logger.error(logs.line("reconcile failed", {**fields, "bug": True}), exc_info=error)

@@ -17,7 +17,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from flowkeeper.operator import metrics
+from flowkeeper.operator import logs, metrics
 from flowkeeper.operator.constants import KIND
 from flowkeeper.operator.control import apply, cleanup
 from flowkeeper.operator.control.apply import NameConflictError
@@ -159,6 +159,8 @@ async def _refuse(
     )
     if not await write_status(runtime, owner, refused, previous):
         return False
+    fields = {"flowcollector": _name(owner), "generation": generation, "reason": reason}
+    logger.warning(logs.line("flowcollector refused", {**fields, "message": message}))
     await events.post(runtime.api, owner, reason=reason, message=message, type_="Warning")
     return True
 
@@ -193,14 +195,27 @@ async def write_status(
         if error.status == 404:
             return False  # deleted meanwhile: nothing to report on
         if error.status == 422 and await _replaced(runtime, owner):
-            logger.info(
-                f"status not written: replaced meanwhile flowcollector={namespace}/{name}"
-                f" uid={uid(owner)}"
-            )
+            replaced = {"flowcollector": f"{namespace}/{name}", "uid": uid(owner)}
+            logger.info(logs.line("status not written: replaced meanwhile", replaced))
             return False  # another object now: its own reconcile is queued by its event
         raise
     runtime.written[namespace, name] = (_version(owner), snapshot(patched))
+    conditions: list[Mapping[str, Any]] = list(new.get("conditions") or [])
+    ready: Mapping[str, Any] = next((c for c in conditions if c.get("type") == "Ready"), {})
+    fields: dict[str, object] = {
+        "flowcollector": _name(owner),
+        "generation": new.get("observedGeneration"),
+        "ready": ready.get("status"),
+        "reason": ready.get("reason"),
+        "nodes": new.get("nodes", ""),
+    }
+    logger.info(logs.line("status written", fields))
     return True
+
+
+def _name(owner: Owner) -> str:
+    namespace, name = key(owner)
+    return f"{namespace}/{name}"
 
 
 def _version(owner: Mapping[str, Any]) -> str:

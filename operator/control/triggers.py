@@ -16,6 +16,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any, Protocol
 
+from flowkeeper.operator import logs
 from flowkeeper.operator.constants import INSTANCE_LABEL, KIND
 from flowkeeper.operator.control.state import Key, Runtime, uid
 from flowkeeper.operator.kube import client
@@ -57,7 +58,7 @@ async def resync_once(runtime: Runtime, watches: Relister) -> None:
         if client.transient(error):
             API.failed(error)
         if API.reachable:
-            logger.warning(f"resync could not list the children error={error}")
+            logger.warning(logs.line("resync could not list the children", {"error": error}))
     owners = runtime.current()
     runtime.forget_others(uid(owner) for owner in owners)
     for owner in owners:

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from flowkeeper.operator import backoff, metrics
+from flowkeeper.operator import backoff, logs, metrics
 from flowkeeper.operator.kube import client
 
 logger = logging.getLogger(__name__)
@@ -45,10 +45,8 @@ class ApiHealth:
         self.outages += 1
         metrics.API_REACHABLE.set(0)
         metrics.API_OUTAGES.inc()
-        logger.warning(
-            f"API server unreachable: {error}; retrying with backoff (at most"
-            f" {backoff.MAX_SECONDS:g} s between tries) until it answers"
-        )
+        fields = {"error": error, "retry_max": f"{backoff.MAX_SECONDS:g}s"}
+        logger.warning(logs.line("API server unreachable, retrying until it answers", fields))
 
     def answered(self) -> None:
         """A request got an answer (any status but a transient one)."""
@@ -57,7 +55,7 @@ class ApiHealth:
         lasted = time.monotonic() - self.since
         self.reachable, self.since, self.since_wall = True, time.monotonic(), _now()
         metrics.API_REACHABLE.set(1)
-        logger.warning(f"API server reachable again after {lasted:.1f} s")
+        logger.warning(logs.line("API server reachable again", {"after": f"{lasted:.1f}s"}))
         for callback in list(self._on_recovery):
             callback()
 

@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import kubernetes.client
-from flowkeeper.operator import backoff, metrics
+from flowkeeper.operator import backoff, logs, metrics
 from flowkeeper.operator.constants import CHILD_SELECTOR
 from flowkeeper.operator.kube import client, stream
 from flowkeeper.operator.kube.health import API
@@ -167,7 +167,8 @@ class ChildWatches:
                 raise
             except stream.GoneError:
                 metrics.WATCH_RESTARTS.labels(kind=kind, cause="gone").inc()
-                self._logger.info(f"watch expired, listing again kind={kind} cause=410-gone")
+                fields = {"kind": kind, "namespace": namespace or "(all)", "cause": "410 Gone"}
+                self._logger.info(logs.line("watch expired, listing again", fields))
                 version = None
             except Exception as error:  # noqa: BLE001  (a watch must outlive any error)
                 failures += 1
@@ -179,8 +180,13 @@ class ChildWatches:
                     API.failed(error)
                 # One line per streak; an outage is logged once, by API.failed.
                 if failures == 1 and API.reachable:
+                    fields = {
+                        "kind": kind,
+                        "namespace": namespace or "(all)",
+                        "in": f"{delay:.1f}s",
+                    }
                     self._logger.warning(
-                        f"watch failed, listing again kind={kind} in={delay:.1f}s error={error}"
+                        logs.line("watch failed, listing again", {**fields, "error": error})
                     )
                 version = None
                 await asyncio.sleep(delay)
