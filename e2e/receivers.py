@@ -127,10 +127,17 @@ def start_prometheus(workdir: Path | None = None) -> Iterator[Receiver]:
 
 
 @contextmanager
-def start_victoriametrics(workdir: Path | None = None) -> Iterator[Receiver]:
-    """Single-node VictoriaMetrics; write to `/api/v1/write`."""
+def start_victoriametrics(
+    workdir: Path | None = None, scrape_config: str | None = None
+) -> Iterator[Receiver]:
+    """Single-node VictoriaMetrics; write to `/api/v1/write`. With `scrape_config` (Prometheus'
+    `scrape_configs` syntax, Kubernetes service discovery included) it also scrapes."""
     with _workdir(workdir, "victoriametrics") as directory:
         port = free_port()
+        scrape = []
+        if scrape_config is not None:
+            (directory / "scrape.yml").write_text(scrape_config)
+            scrape = [f"-promscrape.config={directory / 'scrape.yml'}"]
         command = [
             binary(VICTORIAMETRICS_BINARY),
             f"-httpListenAddr=127.0.0.1:{port}",
@@ -140,6 +147,7 @@ def start_victoriametrics(workdir: Path | None = None) -> Iterator[Receiver]:
             "-search.latencyOffset=0s",
             # The benchmark counts a million series in one query (default limit 300k).
             "-search.maxUniqueTimeseries=5000000",
+            *scrape,
         ]
         base = f"http://127.0.0.1:{port}"
         with _running("victoriametrics", command, directory, base, "/health", "/api/v1/write") as r:

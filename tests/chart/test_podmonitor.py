@@ -1,9 +1,11 @@
 """The PodMonitor finds the pods the operator builds, on the port their container names."""
 
+from flowkeeper.operator.model import collector_metrics
 from flowkeeper.operator.model.manifests import build_children
 from flowkeeper.operator.model.spec import parse_spec
 
 from tests.chart.helpers import of_kind, one, render, scenario_values
+from tests.monitoring.helpers import pod_meta_label
 
 
 def collector_pod(metrics_enabled=True):
@@ -56,3 +58,47 @@ def test_scenario_options_reach_the_pod_monitor():
     (endpoint,) = monitor["spec"]["podMetricsEndpoints"]
     assert endpoint["interval"] == "30s"
     assert endpoint["metricRelabelings"] == values["metricRelabelings"]
+
+
+def relabeled(endpoint):
+    return {rule["targetLabel"]: rule for rule in endpoint.get("relabelings", [])}
+
+
+def test_the_node_label_comes_from_the_pods_node():
+    # The collector's series carry no node label; dashboards and alerts group by `node`.
+    (endpoint,) = pod_monitor()["spec"]["podMetricsEndpoints"]
+    rule = relabeled(endpoint)["node"]
+    assert rule["sourceLabels"] == ["__meta_kubernetes_pod_node_name"]
+    assert rule.get("action", "replace").lower() == "replace"
+
+
+def test_the_flowcollector_label_is_the_pods_flowcollector_name():
+    pod = collector_pod()
+    (endpoint,) = pod_monitor()["spec"]["podMetricsEndpoints"]
+    rule = relabeled(endpoint)["flowcollector"]
+    assert rule.get("action", "replace").lower() == "replace"
+    (source,) = rule["sourceLabels"]
+    holders = [key for key, value in pod["metadata"]["labels"].items() if value == "edge"]
+    assert source in {pod_meta_label(key) for key in holders}, holders
+
+
+def test_chart_relabelings_do_not_overwrite_the_collectors_or_the_targets_labels():
+    (endpoint,) = pod_monitor()["spec"]["podMetricsEndpoints"]
+    # prometheus-operator sets these on every PodMonitor target; the collector sets the others.
+    taken = {"namespace", "pod", "container", "endpoint", "job", "instance"}
+    assert not set(relabeled(endpoint)) & (taken | set(collector_metrics.LABELS))
+
+
+def test_user_relabelings_come_after_the_charts():
+    own = {
+        "action": "replace",
+        "sourceLabels": ["__meta_kubernetes_pod_node_name"],
+        "regex": "([^.]+)\\..*",
+        "targetLabel": "node",
+    }
+    (endpoint,) = pod_monitor({"relabelings": [own]})["spec"]["podMetricsEndpoints"]
+    assert endpoint["relabelings"][-1] == own
+    assert [rule["targetLabel"] for rule in endpoint["relabelings"][:-1]] == [
+        "node",
+        "flowcollector",
+    ]

@@ -72,3 +72,9 @@ def github_anchors(markdown: str) -> set[str]:
         text = re.sub(r"[^\w\- ]", "", heading.strip().lower())
         anchors.add(text.replace(" ", "-"))
     return anchors
+
+
+def pod_meta_label(pod_label: str) -> str:
+    """The service-discovery label Prometheus gives a pod label (role: pod): characters outside
+    `[a-zA-Z0-9_]` become `_` (Prometheus' strutil.SanitizeLabelName)."""
+    return "__meta_kubernetes_pod_label_" + re.sub(r"[^a-zA-Z0-9_]", "_", pod_label)

@@ -42,14 +42,36 @@ def test_datasource_is_a_variable_on_every_query():
 
 
 def test_no_namespace_is_hard_coded():
-    namespace = variables()["namespace"]
-    assert namespace["type"] == "query"
-    assert namespace["includeAll"] is True
+    # The operator's namespaces and the collectors' (their FlowCollectors') are two variables.
+    for name in ("namespace", "collector_namespace", "flowcollector"):
+        assert variables()[name]["type"] == "query", name
+        assert variables()[name]["includeAll"] is True, name
     for panel, target in TARGETS:
         expr = target["expr"]
-        assert not re.search(r'namespace=~?"(?!\$namespace")', expr), panel["title"]
+        assert not re.search(r'namespace=~?"(?!\$(collector_)?namespace")', expr), panel["title"]
         if "flowkeeper_operator_" in expr:
             assert 'namespace=~"$namespace"' in expr, panel["title"]
+        if "flow_collector_" in expr:
+            assert 'namespace=~"$collector_namespace"' in expr, panel["title"]
+            assert 'flowcollector=~"$flowcollector"' in expr, panel["title"]
+
+
+def test_collector_panels_are_per_node_and_listener():
+    row = next(panel for panel in BOARD["panels"] if panel["title"].startswith("Collectors"))
+    below = [panel for panel in BOARD["panels"] if panel["gridPos"]["y"] > row["gridPos"]["y"]]
+    next_row = min(panel["gridPos"]["y"] for panel in below if panel["type"] == "row")
+    collectors = [panel for panel in below if panel["gridPos"]["y"] < next_row]
+    series = [panel for panel in collectors if panel["type"] == "timeseries"]
+    assert len(series) >= 6
+    for panel in collectors:
+        for target in panel["targets"]:
+            assert "flow_collector_" in target["expr"], panel["title"]
+    for panel in series:
+        for target in panel["targets"]:
+            grouping = re.findall(r"\bby \(([^)]*)\)", target["expr"])
+            assert grouping, panel["title"]
+            labels = {label.strip() for clause in grouping for label in clause.split(",")}
+            assert {"node", "listen_addr"} <= labels, panel["title"]
 
 
 def test_every_query_parses(tmp_path):

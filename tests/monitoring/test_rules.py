@@ -24,7 +24,7 @@ RUNBOOK_BASE = "https://github.com/flowkeeper/flowkeeper/blob/main/docs/OPERATIO
 
 def test_the_chart_renders_its_rule_file_unchanged():
     assert yaml.safe_load(RULES_FILE.read_text()) == RULES
-    assert len(ALERTS) == 8
+    assert len(ALERTS) == 12
 
 
 def test_promtool_checks_the_rendered_rules(tmp_path):
@@ -120,7 +120,7 @@ def test_anchor_finder_finds_headings():
 
 def test_backfill_alerts_only_with_the_backfill():
     groups = rendered_rules({"prometheusRule": {"enabled": True}})["groups"]
-    assert [group["name"] for group in groups] == ["flowkeeper-operator"]
+    assert [group["name"] for group in groups] == ["flowkeeper-operator", "flowkeeper-collectors"]
 
 
 def test_backfill_alerts_follow_the_metric_prefix():

@@ -269,3 +269,19 @@ metricRelabelings:
   {{- toYaml . | nindent 2 }}
 {{- end }}
 {{- end }}
+
+{{/*
+Relabelings the PodMonitor always applies to the collector pods: the collector's own series
+carry only `protocol` and `listen_addr` (rust/flow-collector/src/metrics.rs at d8e67a9), so the
+node the pod runs on and its FlowCollector (the pods' app.kubernetes.io/instance label, set by
+operator/manifests.py) come from Kubernetes service discovery. The dashboard's Collectors row
+and the collector alerts group by both.
+*/}}
+{{- define "flowkeeper.collectorRelabelings" -}}
+- action: replace
+  sourceLabels: [__meta_kubernetes_pod_node_name]
+  targetLabel: node
+- action: replace
+  sourceLabels: [__meta_kubernetes_pod_label_app_kubernetes_io_instance]
+  targetLabel: flowcollector
+{{- end }}
