@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from flowkeeper.operator import logs, metrics
-from flowkeeper.operator.control.state import Owner, Runtime, uid
+from flowkeeper.operator.control.state import Owner, Runtime, describe, uid
 from flowkeeper.operator.kube import client, events
 from flowkeeper.operator.plan import merge, ownership
 
@@ -97,7 +97,7 @@ async def apply(
             continue
         runtime.children.remember(kind, namespace, name, result)
         why = merge.reason(desired, live, applied_before=applied_before)
-        fields = {"flowcollector": _owner(owner), "kind": kind, "name": name, "verb": write.verb}
+        fields = {"flowcollector": describe(owner), "kind": kind, "name": name, "verb": write.verb}
         logger.info(logs.line(f"child {ACTIONS.get(why, why.lower())}", fields))
         if why == "Restored":
             metrics.RESTORES.labels(kind=kind).inc()
@@ -132,7 +132,7 @@ async def _claim(runtime: Runtime, owner: Owner, kind: str, live: client.Object)
         body=ownership.reown_patch(live, owner),
     )
     runtime.children.remember(kind, metadata["namespace"], name, moved)
-    fields = {"flowcollector": _owner(owner), "kind": kind, "name": name, "uid": uid(owner)}
+    fields = {"flowcollector": describe(owner), "kind": kind, "name": name, "uid": uid(owner)}
     logger.info(logs.line("child adopted", fields))
     await events.post(
         runtime.api,
@@ -141,7 +141,3 @@ async def _claim(runtime: Runtime, owner: Owner, kind: str, live: client.Object)
         message=f"Adopted {kind} {name} left by a previous FlowCollector {metadata['name']}",
     )
     return moved
-
-
-def _owner(owner: Owner) -> str:
-    return f"{owner['metadata']['namespace']}/{owner['metadata']['name']}"

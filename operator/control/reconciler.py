@@ -21,7 +21,15 @@ from flowkeeper.operator import logs, metrics
 from flowkeeper.operator.constants import KIND
 from flowkeeper.operator.control import apply, cleanup
 from flowkeeper.operator.control.apply import NameConflictError
-from flowkeeper.operator.control.state import Key, Owner, Runtime, key, snapshot, uid
+from flowkeeper.operator.control.state import (
+    Key,
+    Owner,
+    Runtime,
+    describe,
+    key,
+    snapshot,
+    uid,
+)
 from flowkeeper.operator.kube import client, events
 from flowkeeper.operator.model import manifests, spec, status
 from flowkeeper.operator.model.errors import SpecError
@@ -159,7 +167,7 @@ async def _refuse(
     )
     if not await write_status(runtime, owner, refused, previous):
         return False
-    fields = {"flowcollector": _name(owner), "generation": generation, "reason": reason}
+    fields = {"flowcollector": describe(owner), "generation": generation, "reason": reason}
     logger.warning(logs.line("flowcollector refused", {**fields, "message": message}))
     await events.post(runtime.api, owner, reason=reason, message=message, type_="Warning")
     return True
@@ -203,7 +211,7 @@ async def write_status(
     conditions: list[Mapping[str, Any]] = list(new.get("conditions") or [])
     ready: Mapping[str, Any] = next((c for c in conditions if c.get("type") == "Ready"), {})
     fields: dict[str, object] = {
-        "flowcollector": _name(owner),
+        "flowcollector": describe(owner),
         "generation": new.get("observedGeneration"),
         "ready": ready.get("status"),
         "reason": ready.get("reason"),
@@ -211,11 +219,6 @@ async def write_status(
     }
     logger.info(logs.line("status written", fields))
     return True
-
-
-def _name(owner: Owner) -> str:
-    namespace, name = key(owner)
-    return f"{namespace}/{name}"
 
 
 def _version(owner: Mapping[str, Any]) -> str:

@@ -66,10 +66,6 @@ class Runtime:
     # FlowCollector as the write left it), for as long as kopf's index has not caught up.
     written: dict[Key, tuple[str, Owner]] = dataclasses.field(default_factory=dict)
 
-    def keys(self) -> list[Key]:
-        """Every FlowCollector known now, except those being deleted."""
-        return [key(owner) for owner in self.current()]
-
     def current(self) -> list[Owner]:
         """Every FlowCollector known now (kopf's index), except those being deleted."""
         return [
@@ -123,5 +119,6 @@ def uid(owner: Owner) -> str:
 
 
 def describe(owner: Owner) -> str:
+    """``namespace/name``, as logs show a FlowCollector."""
     namespace, name = key(owner)
     return f"{namespace}/{name}"
