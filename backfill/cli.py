@@ -1,7 +1,8 @@
 """`flowkeeper-backfill`: wires settings, kubeconfig, lister, pipeline and sink; sets the exit code.
 
 Exit codes: 0 every batch delivered, 1 some batch not delivered or a kind not listed,
-2 bad usage (flags, environment, kubeconfig), 143 stopped by SIGTERM.
+2 bad usage (flags, environment, kubeconfig), 130 stopped by SIGINT, 141 `--dry-run` output
+closed by its reader, 143 stopped by SIGTERM.
 """
 
 import gc
@@ -15,51 +16,70 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from flowkeeper.backfill import logs
-from flowkeeper.backfill.delivery import RunReport
 from flowkeeper.backfill.encoder import request_headers
-from flowkeeper.backfill.errors import DeliveryError, Interrupted, UsageError
+from flowkeeper.backfill.errors import DeliveryError, Interrupted, OutputClosed, UsageError
 from flowkeeper.backfill.kinds import KINDS
 from flowkeeper.backfill.kubeconfig import ApiConnection, resolve_connection
 from flowkeeper.backfill.lister import Lister
 from flowkeeper.backfill.metrics import RunMetrics
+from flowkeeper.backfill.model import (
+    RESULT_FAILED,
+    RESULT_INTERRUPTED,
+    RESULT_SUCCESS,
+    RunReport,
+    Sink,
+)
 from flowkeeper.backfill.pipeline import Pipeline
 from flowkeeper.backfill.sender import RemoteWriter
-from flowkeeper.backfill.series import SeriesLimits, kind_series_spec
-from flowkeeper.backfill.settings import PROG, Settings, parse_settings
+from flowkeeper.backfill.series import KindSeriesSpec, SeriesLimits, kind_series_spec
+from flowkeeper.backfill.settings import (
+    PROG,
+    Settings,
+    check_files,
+    parse_settings,
+    read_secret,
+)
 from flowkeeper.backfill.sinks import RemoteWriteSink, TextSink
-from flowkeeper.backfill.stopping import EXIT_TERMINATED, StopSignal, handling_sigterm
+from flowkeeper.backfill.stopping import EXIT_INTERRUPTED, StopSignal, handling_signals
 
 log = logging.getLogger("flowkeeper.backfill")
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+# `--dry-run | head`: what a filter killed by SIGPIPE ends with.
+EXIT_OUTPUT_CLOSED = 128 + 13
 _GC_YOUNG_THRESHOLD = 50_000
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    stop = StopSignal()
     try:
         settings = parse_settings(sys.argv[1:] if argv is None else argv, os.environ)
+        check_files(settings)
         logs.configure(settings.log_format)
-        with tempfile.TemporaryDirectory(prefix="flowkeeper-backfill-") as files_dir:
+        with (
+            handling_signals(stop),
+            tempfile.TemporaryDirectory(prefix="flowkeeper-backfill-") as files_dir,
+        ):
             connection = resolve_connection(
                 kubeconfig=settings.kubeconfig or None,
                 environ=os.environ,
                 files_dir=Path(files_dir),
             )
-            return run(settings, connection)
+            return run(settings, connection, stop)
     except UsageError as error:
         print(f"{PROG}: error: {error}", file=sys.stderr)
         return EXIT_USAGE
-    except OSError as error:
+    except OSError as error:  # a file named in the kubeconfig that cannot be read
         print(f"{PROG}: error: {error.filename or ''}: {error.strerror or error}", file=sys.stderr)
         return EXIT_USAGE
+    except KeyboardInterrupt:
+        # Ctrl-C before the handlers were installed (or after they were removed).
+        return EXIT_INTERRUPTED
 
 
-def run(settings: Settings, connection: ApiConnection) -> int:
-    started = time.time()
-    timestamp_ms = int(started * 1000)
-    metrics = RunMetrics()
-    agent = user_agent()
-    specs = [
+def kind_specs(settings: Settings) -> list[KindSeriesSpec]:
+    """One spec per kind of `--resources`, in order, with the kinds' allowlists."""
+    return [
         kind_series_spec(
             KINDS[resource],
             prefix=settings.metric_prefix,
@@ -73,14 +93,19 @@ def run(settings: Settings, connection: ApiConnection) -> int:
         )
         for resource in settings.resources
     ]
-    for spec in [s for s in specs if not s.families]:
-        # KSM emits nothing for a kind whose two allowlists are empty: no need to list it.
-        log.warning(
-            "kind not listed: its labels and annotations allowlists are both empty",
-            extra={"fields": {"kind": spec.kind.plural}},
-        )
-        specs.remove(spec)
-    stop = StopSignal()
+
+
+def run(settings: Settings, connection: ApiConnection, stop: StopSignal | None = None) -> int:
+    started = time.time()
+    timestamp_ms = int(started * 1000)
+    metrics = RunMetrics()
+    agent = user_agent()
+    stop = stop or StopSignal()
+    all_specs = kind_specs(settings)
+    # KSM emits nothing for a kind whose two allowlists are empty: it is not listed (settings
+    # refuse a run where that leaves no kind at all).
+    specs = [spec for spec in all_specs if spec.families]
+    unlisted = [spec.kind.plural for spec in all_specs if not spec.families]
     lister = Lister(
         connection,
         user_agent=agent,
@@ -90,23 +115,21 @@ def run(settings: Settings, connection: ApiConnection) -> int:
         metrics=metrics,
         sleep=stop.sleep,
     )
-    sink: RemoteWriteSink | TextSink
+    sink: Sink
     if settings.dry_run:
         sink = TextSink(sys.stdout, timestamp_ms=timestamp_ms)
     else:
         writer = _writer(settings, metrics, agent, stop)
         sink = RemoteWriteSink(writer, timestamp_ms=timestamp_ms)
-    log.info(
-        "backfill started",
-        extra={
-            "fields": {
-                "server": connection.server,
-                "kinds": ",".join(settings.resources),
-                "dry_run": settings.dry_run,
-                "shard": f"{settings.shard.index}/{settings.shard.count}",
-            }
-        },
-    )
+    fields: dict[str, object] = {
+        "server": connection.server,
+        "kinds": ",".join(spec.kind.plural for spec in specs),
+    }
+    if unlisted:
+        # Said once, here: these kinds get no series from the allowlists.
+        fields["not_listed"] = ",".join(unlisted)
+    fields.update(dry_run=settings.dry_run, shard=f"{settings.shard.index}/{settings.shard.count}")
+    log.info("backfill started", extra={"fields": fields})
     pipeline = Pipeline(
         specs=specs,
         source=lister,
@@ -115,12 +138,12 @@ def run(settings: Settings, connection: ApiConnection) -> int:
         metrics=metrics,
         stop=stop.event,
         shard=settings.shard,
+        progress_seconds=settings.progress_seconds,
     )
     quiet_gc()
     try:
-        with handling_sigterm(stop):
-            report = pipeline.run()
-            return _finish(settings, sink, report, metrics=metrics, started=started, stop=stop)
+        report = pipeline.run()
+        return _finish(settings, sink, report, metrics=metrics, started=started, stop=stop)
     finally:
         lister.close()
         sink.close()
@@ -128,19 +151,23 @@ def run(settings: Settings, connection: ApiConnection) -> int:
 
 def _finish(
     settings: Settings,
-    sink: RemoteWriteSink | TextSink,
+    sink: Sink,
     report: RunReport,
     *,
     metrics: RunMetrics,
     started: float,
     stop: StopSignal,
 ) -> int:
+    if stop.stopped:  # a signal after the last batch: the run is still stopped by it
+        report.interrupted = True
     success = report.success
     metrics.duration.set(round(time.time() - started, 3))
     metrics.success.set(1 if success else 0)
     if success:
         metrics.last_success.set(time.time())
-    if not report.receiver_unavailable:
+    if report.output_closed:
+        _close_stdout()
+    elif not report.receiver_unavailable:
         # `shard` on every run series ("0" unsharded), so "every shard succeeded" can be
         # alerted on: one series per shard index.
         shard = (("shard", str(settings.shard.index)),)
@@ -149,17 +176,35 @@ def _finish(
             external=settings.external_labels + shard,
             success=success,
         )
-        # After SIGTERM, one attempt within what is left of the 10 s.
+        # After SIGTERM or SIGINT, one attempt within what is left of the 10 s.
         timeout = max(0.5, stop.remaining() - 0.5) if stop.stopped else None
         try:
             sink.write_summary(summary, int(time.time() * 1000), timeout=timeout)
         except (DeliveryError, Interrupted) as error:
             success = False
             log.error("run summary not delivered", extra={"fields": {"error": str(error)}})
-    _log_summary(report, success, time.time() - started)
+        except OutputClosed:
+            report.output_closed = True
+            _close_stdout()
+    report.interrupted = report.interrupted or stop.stopped
+    _log_summary(report, success, time.time() - started, sends=sink.sends)
     if report.interrupted:
-        return EXIT_TERMINATED
+        return stop.exit_code
+    if report.output_closed:
+        return EXIT_OUTPUT_CLOSED
     return EXIT_OK if success else EXIT_FAILED
+
+
+def _close_stdout() -> None:
+    """The reader of `--dry-run` went away: what is still buffered goes nowhere, instead of
+    failing again when the interpreter flushes stdout at exit (Python's documented way)."""
+    try:
+        target = sys.stdout.fileno()
+    except (OSError, ValueError):  # not a file (an in-memory stream): nothing to redirect
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, target)
+    os.close(devnull)
 
 
 def quiet_gc() -> None:
@@ -189,12 +234,12 @@ def user_agent() -> str:
 def _writer(settings: Settings, metrics: RunMetrics, agent: str, stop: StopSignal) -> RemoteWriter:
     extra = dict(settings.headers)
     if settings.bearer_token_file:
-        token = Path(settings.bearer_token_file).read_text().strip()
+        token = read_secret("bearer_token_file", settings.bearer_token_file).strip()
         extra["Authorization"] = f"Bearer {token}"
     auth = None
     if settings.basic_auth_username:
-        password = Path(settings.basic_auth_password_file).read_text().rstrip("\n")
-        auth = (settings.basic_auth_username, password)
+        password = read_secret("basic_auth_password_file", settings.basic_auth_password_file)
+        auth = (settings.basic_auth_username, password.rstrip("\n"))
     return RemoteWriter(
         url=settings.remote_write_url,
         headers=request_headers(agent, extra),
@@ -207,19 +252,32 @@ def _writer(settings: Settings, metrics: RunMetrics, agent: str, stop: StopSigna
     )
 
 
-def _log_summary(report: RunReport, success: bool, seconds: float) -> None:
+def _log_summary(report: RunReport, success: bool, seconds: float, *, sends: bool) -> None:
     objects = sum(k.objects for k in report.kinds)
-    fields = {
-        "result": "interrupted" if report.interrupted else "success" if success else "failed",
+    if report.interrupted or report.output_closed:
+        result = RESULT_INTERRUPTED
+    else:
+        result = RESULT_SUCCESS if success else RESULT_FAILED
+    fields: dict[str, object] = {
+        "result": result,
         "kinds": len(report.kinds),
         "objects": objects,
         "series": sum(k.series for k in report.kinds),
-        "delivered_series": sum(k.delivered_series for k in report.kinds),
-        "refused_series": sum(k.refused_series for k in report.kinds),
-        "batches": sum(k.batches for k in report.kinds),
-        "failed_batches": sum(k.failed_batches for k in report.kinds),
-        "failed_kinds": ",".join(k.kind for k in report.kinds if k.error),
-        "seconds": round(seconds, 3),
-        "objects_per_second": round(objects / seconds) if seconds > 0 else 0,
     }
+    if sends:  # a dry run delivers nothing: no delivery counts
+        fields.update(
+            delivered_series=sum(k.delivered_series for k in report.kinds),
+            refused_series=sum(k.refused_series for k in report.kinds),
+            batches=sum(k.batches for k in report.kinds),
+            failed_batches=sum(k.failed_batches for k in report.kinds),
+        )
+    fields.update(
+        failed_kinds=",".join(k.kind for k in report.kinds if k.error),
+        seconds=round(seconds, 3),
+        objects_per_second=round(objects / seconds) if seconds > 0 else 0,
+    )
+    if report.output_closed:
+        fields["reason"] = "output closed"
+        log.info("backfill finished", extra={"fields": fields})
+        return
     (log.info if success else log.error)("backfill finished", extra={"fields": fields})

@@ -2,74 +2,33 @@
 
 A batch the receiver refuses in part (the sink bisects 400s) counts its refused series and
 logs the first one once; a batch not delivered is counted with its series; a receiver still
-unavailable after the retry budget aborts the run. After SIGTERM nothing more is sent.
+unavailable after the retry budget aborts the run. After SIGTERM/SIGINT nothing more is sent.
+A sink that sends nothing (`--dry-run`) counts no deliveries; its output closed by the reader
+(`| head`) aborts the run quietly.
 """
 
 import logging
 import queue
 import threading
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Protocol
 
-from flowkeeper.backfill.errors import DeliveryError, Interrupted
+from flowkeeper.backfill.errors import DeliveryError, Interrupted, OutputClosed
 from flowkeeper.backfill.metrics import RunMetrics
-from flowkeeper.backfill.series import KindSeriesSpec, Series
-from flowkeeper.backfill.sinks import WriteOutcome
+from flowkeeper.backfill.model import (
+    BATCH_DELIVERED,
+    BATCH_FAILED,
+    BATCH_REFUSED,
+    END,
+    Batch,
+    KindEnd,
+    KindReport,
+    RunReport,
+    Sink,
+    WriteOutcome,
+)
+from flowkeeper.backfill.series import KindSeriesSpec
 
 log = logging.getLogger("flowkeeper.backfill")
-
-END = None
-
-
-class Sink(Protocol):
-    """Where batches go: the remote-write receiver, or stdout for `--dry-run`."""
-
-    def write(self, spec: KindSeriesSpec, batch: Sequence[Series]) -> WriteOutcome: ...
-
-    def end_kind(self, spec: KindSeriesSpec) -> None: ...
-
-
-@dataclass
-class KindReport:
-    kind: str
-    objects: int = 0
-    series: int = 0
-    delivered_series: int = 0
-    refused_series: int = 0
-    batches: int = 0
-    failed_batches: int = 0
-    seconds: float = 0.0
-    error: str = ""
-
-
-@dataclass
-class RunReport:
-    kinds: list[KindReport] = field(default_factory=list)
-    receiver_unavailable: bool = False
-    interrupted: bool = False
-
-    @property
-    def success(self) -> bool:
-        return (
-            not self.receiver_unavailable
-            and not self.interrupted
-            and not any(k.error or k.failed_batches or k.refused_series for k in self.kinds)
-        )
-
-
-@dataclass
-class Batch:
-    spec: KindSeriesSpec
-    series: list[Series]
-
-
-@dataclass
-class KindEnd:
-    spec: KindSeriesSpec
-    report: KindReport
-    started: float
 
 
 class Delivery:
@@ -106,6 +65,11 @@ class Delivery:
                 continue
             try:
                 outcome = self._sink.write(item.spec, item.series)
+            except OutputClosed:
+                # `--dry-run | head`: the reader has what it wanted. Stop listing; quietly.
+                self._report.output_closed = True
+                self._abort.set()
+                continue
             except Interrupted:
                 tally.failed_batches += 1
                 self._fail(item)
@@ -132,15 +96,17 @@ class Delivery:
                 )
                 self._abort.set()
                 continue
+            if not self._sink.sends:
+                continue  # a dry run: printed, neither delivered nor failed
             tally.delivered_series += len(item.series) - outcome.refused
             if outcome.refused:
                 tally.refused_series += outcome.refused
                 self._refused(item.spec, outcome)
             else:
-                self._metrics.batches.labels(result="delivered").inc()
+                self._metrics.batches.labels(result=BATCH_DELIVERED).inc()
 
     def _refused(self, spec: KindSeriesSpec, outcome: WriteOutcome) -> None:
-        self._metrics.batches.labels(result="refused").inc()
+        self._metrics.batches.labels(result=BATCH_REFUSED).inc()
         self._metrics.refused.labels(kind=spec.kind.plural).inc(outcome.refused)
         if self._first_refused_logged:
             return
@@ -158,7 +124,9 @@ class Delivery:
         log.error("series refused by the receiver", extra={"fields": fields})
 
     def _fail(self, batch: Batch) -> None:
-        self._metrics.batches.labels(result="failed").inc()
+        if not self._sink.sends:
+            return
+        self._metrics.batches.labels(result=BATCH_FAILED).inc()
         self._metrics.undelivered.labels(kind=batch.spec.kind.plural).inc(len(batch.series))
 
     def _end_kind(self, end: KindEnd, tally: KindReport) -> None:
@@ -167,20 +135,37 @@ class Delivery:
         report.delivered_series = tally.delivered_series
         report.refused_series = tally.refused_series
         report.seconds = round(time.monotonic() - end.started, 3)
-        self._sink.end_kind(end.spec)
+        if not self._report.output_closed:
+            try:
+                self._sink.end_kind(end.spec)
+            except OutputClosed:
+                self._report.output_closed = True
+                self._abort.set()
         self._report.kinds.append(report)
         self._metrics.objects.labels(kind=report.kind).set(report.objects)
         self._metrics.series.labels(kind=report.kind).set(report.series)
-        fields: dict[str, object] = {
-            "kind": report.kind,
-            "objects": report.objects,
-            "series": report.series,
-            "delivered_series": report.delivered_series,
-            "refused_series": report.refused_series,
-            "batches": report.batches,
-            "failed_batches": report.failed_batches,
-            "seconds": report.seconds,
-        }
-        if report.error:
-            fields["error"] = report.error
-        log.info("kind done", extra={"fields": fields})
+        if report.attempted:
+            log.info("kind done", extra={"fields": kind_fields(report, sends=self._sink.sends)})
+
+
+def kind_fields(report: KindReport, *, sends: bool) -> dict[str, object]:
+    """The `kind done` fields; a dry run delivers nothing, so it reports no deliveries."""
+    fields: dict[str, object] = {
+        "kind": report.kind,
+        "objects": report.objects,
+        "pages": report.pages,
+        "series": report.series,
+    }
+    if sends:
+        fields.update(
+            delivered_series=report.delivered_series,
+            refused_series=report.refused_series,
+            batches=report.batches,
+            failed_batches=report.failed_batches,
+        )
+    else:
+        fields["batches"] = report.batches
+    fields["seconds"] = report.seconds
+    if report.error:
+        fields["error"] = report.error
+    return fields

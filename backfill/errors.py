@@ -31,4 +31,8 @@ class RefusedError(DeliveryError):
 
 
 class Interrupted(Exception):  # noqa: N818 (not an error: the run was asked to stop)
-    """SIGTERM arrived: stop waiting and end the run."""
+    """SIGTERM or SIGINT arrived: stop waiting and end the run."""
+
+
+class OutputClosed(Exception):  # noqa: N818 (not an error: the reader has what it wanted)
+    """`--dry-run` output closed by its reader (`| head -1`): stop the run, quietly."""

@@ -84,6 +84,13 @@ def _from_kubeconfig(paths: list[Path], files_dir: Path, *, source: str) -> ApiC
                 named.setdefault(entry.get("name"), entry.get(section[:-1]) or {})
     if not found:
         raise UsageError(f"{source}: no such file: {', '.join(map(str, paths))}")
+    if not current:
+        files = ", ".join(str(p) for p in paths if p.exists())
+        what = "defines no contexts" if not merged["contexts"] else "sets no current-context"
+        raise UsageError(
+            f"{source}: {files} {what}; point it at a kubeconfig that selects a cluster "
+            "(kubectl config use-context NAME)"
+        )
     context = _named(merged, "contexts", current, source)
     cluster = _named(merged, "clusters", context.get("cluster", ""), source)
     user = merged["users"].get(context.get("user", ""), {})

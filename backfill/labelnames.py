@@ -8,7 +8,6 @@ another key skips to the next number (Prometheus refuses a series with a repeate
 """
 
 import re
-from collections.abc import Mapping
 from functools import lru_cache
 
 _INVALID = re.compile(r"[^a-zA-Z0-9_]")
@@ -20,11 +19,6 @@ _CAMEL_SPLIT = r"\1_\2"
 def label_name(prefix: str, key: str) -> str:
     """`prefix_` + the sanitized, snake-cased key. Cached: keys repeat across objects."""
     return f"{prefix}_{_CAMEL.sub(_CAMEL_SPLIT, _INVALID.sub('_', key)).lower()}"
-
-
-def prometheus_labels(prefix: str, mapping: Mapping[str, str]) -> list[tuple[str, str]]:
-    """Name/value pairs for `mapping`, collisions suffixed like kube-state-metrics."""
-    return list(zip(label_names(prefix, tuple(mapping)), mapping.values(), strict=True))
 
 
 @lru_cache(maxsize=4096)

@@ -12,7 +12,6 @@ duplicates). The per-kind counts are reset at the restart so they describe one c
 import logging
 import time
 from collections.abc import Callable, Iterator
-from typing import NamedTuple
 
 import requests
 from flowkeeper.backfill.errors import ApiError
@@ -20,8 +19,15 @@ from flowkeeper.backfill.httpsession import read_body, session_for
 from flowkeeper.backfill.kinds import Kind
 from flowkeeper.backfill.kubeconfig import ApiConnection
 from flowkeeper.backfill.metrics import RunMetrics
-from flowkeeper.backfill.objects import Metadata, PageError, decode_list
-from flowkeeper.backfill.retrying import RetryableStatusError, check_status, report_retry, retrying
+from flowkeeper.backfill.model import Page
+from flowkeeper.backfill.objects import PageError, decode_list
+from flowkeeper.backfill.retrying import (
+    RetryableStatusError,
+    check_status,
+    describe,
+    report_retry,
+    retrying,
+)
 
 log = logging.getLogger("flowkeeper.backfill.lister")
 
@@ -29,18 +35,14 @@ METADATA_ACCEPT = (
     "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json"
 )
 GONE = 410
+# Every request is a LIST of a kind's collection (never a GET of one object, never a watch):
+# the one RBAC verb the backfill needs, and all its ClusterRole grants.
+RBAC_VERBS = ("list",)
 _HINTS = {
     401: " (the API server did not accept the credentials)",
     403: " (grant `list` on {kind} to the service account, or leave it out of --resources)",
 }
 MAX_RESTARTS = 3
-
-
-class Page(NamedTuple):
-    """The `metadata` of each object of one LIST page; `restarted` flags a 410 restart."""
-
-    items: list[Metadata]
-    restarted: bool
 
 
 class Lister:
@@ -57,6 +59,7 @@ class Lister:
     ) -> None:
         self._server = connection.server
         self._page_size = page_size
+        self._budget_seconds = budget_seconds
         self._timeout = timeout
         self._metrics = metrics
         # Built once: the loop is reused for every request (sequential, in the lister thread).
@@ -125,7 +128,14 @@ class Lister:
         try:
             return self._retrying(self._attempt, url, params)
         except (RetryableStatusError, requests.RequestException) as error:
-            raise ApiError(f"LIST {kind.plural}: {error}", unavailable=True) from None
+            stats = self._retrying.statistics
+            raise ApiError(
+                f"LIST {kind.plural}: API server {self._server} unavailable: {describe(error)} "
+                f"(gave up after {stats.get('attempt_number', 1)} attempts in "
+                f"{stats.get('delay_since_first_attempt', 0.0):.0f} s; the retry budget is "
+                f"--max-retry-seconds={self._budget_seconds:g})",
+                unavailable=True,
+            ) from None
 
     def _attempt(self, url: str, params: dict[str, str | int]) -> tuple[requests.Response, bytes]:
         response = self._session.get(url, params=params, timeout=self._timeout, stream=True)

@@ -4,7 +4,7 @@ Everything the backfill drops, retries or skips is counted here; at the end of t
 registry becomes the summary series sent to the receiver, so the two can never disagree.
 """
 
-from flowkeeper.backfill.series import Series
+from flowkeeper.backfill.model import BATCH_RESULTS, SummaryFamily
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 _CREATED_SUFFIX = "_created"
@@ -30,7 +30,7 @@ class RunMetrics:
         )
         self.batches = Counter(
             "backfill_batches",
-            "Remote-write requests by result (delivered, failed).",
+            f"Remote-write requests by result ({', '.join(BATCH_RESULTS)}); none in a dry run.",
             ["result"],
             registry=self.registry,
         )
@@ -118,16 +118,23 @@ class RunMetrics:
 
     def summary(
         self, *, prefix: str, external: tuple[tuple[str, str], ...], success: bool
-    ) -> list[tuple[Series, float]]:
-        """Every sample of the registry as `<prefix>_<name>` series with the external labels."""
-        samples: list[tuple[Series, float]] = []
+    ) -> list[SummaryFamily]:
+        """Every family of the registry, named `<prefix>_<name>` as the text format names it
+        (counters with `_total`), each sample with the external labels; empty families and
+        the `_created` samples left out."""
+        families: list[SummaryFamily] = []
         for family in self.registry.collect():
             if family.name == "backfill_last_success_timestamp_seconds" and not success:
                 continue
+            samples = []
             for sample in family.samples:
                 if sample.name.endswith(_CREATED_SUFFIX):
                     continue
                 labels = [("__name__", f"{prefix}_{sample.name}"), *external]
                 labels.extend(sample.labels.items())
                 samples.append((tuple(sorted(labels)), sample.value))
-        return samples
+            if samples:
+                suffix = "_total" if family.type == "counter" else ""
+                name = f"{prefix}_{family.name}{suffix}"
+                families.append(SummaryFamily(name, family.type, family.documentation, samples))
+        return families

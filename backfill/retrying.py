@@ -7,6 +7,7 @@ time spent waiting is bounded by a budget, so a dead server ends the run instead
 
 import email.utils
 import logging
+import re
 import time
 from collections.abc import Callable, Mapping
 
@@ -17,6 +18,8 @@ import tenacity
 TOO_MANY_REQUESTS = 429
 _INITIAL_WAIT = 0.5
 _MAX_WAIT = 30.0
+# urllib3's wrapping of the socket error: `HTTPConnection(host='h', port=1): Failed to ...`.
+_POOL_PREFIX = re.compile(r"^\S*\(host='[^']*', port=\d+\): ")
 
 
 class RetryableStatusError(Exception):
@@ -65,6 +68,40 @@ def retry_reason(error: BaseException | None) -> str:
     return "connection"
 
 
+def describe(error: BaseException | None) -> str:
+    """One short phrase for why a request failed, instead of urllib3's nested repr
+    (`HTTPConnectionPool(host=..., port=...): Max retries exceeded ... (Caused by ...)`)."""
+    if error is None or isinstance(error, RetryableStatusError):
+        return str(error or "")
+    if isinstance(error, requests.Timeout):
+        return "timed out"
+    reason = error.args[0] if error.args else error
+    reason = getattr(reason, "reason", reason)  # urllib3's MaxRetryError wraps the cause
+    for cause in _chain(reason):
+        phrase = _phrase(cause)
+        if phrase:
+            return phrase
+    return _POOL_PREFIX.sub("", str(reason)) or type(error).__name__
+
+
+def _phrase(cause: object) -> str:
+    if isinstance(cause, ConnectionRefusedError) or "Connection refused" in str(cause):
+        return "connection refused"
+    if type(cause).__name__ == "NameResolutionError":
+        return "host name not resolved"
+    if "SSL" in type(cause).__name__:
+        return f"TLS error: {_POOL_PREFIX.sub('', str(cause))}"
+    return ""
+
+
+def _chain(error: object) -> list[object]:
+    chain = [error]
+    while isinstance(error, BaseException) and (error.__cause__ or error.__context__):
+        error = error.__cause__ or error.__context__
+        chain.append(error)
+    return chain
+
+
 def report_retry(
     retries: prometheus_client.Counter, *, stage: str, log: logging.Logger, what: str
 ) -> Callable[[tenacity.RetryCallState], None]:
@@ -74,7 +111,11 @@ def report_retry(
         error = state.outcome.exception() if state.outcome else None
         reason = retry_reason(error)
         retries.labels(stage=stage, reason=reason).inc()
-        fields = {"reason": reason, "error": str(error), "wait": state.upcoming_sleep}
+        fields = {
+            "reason": reason,
+            "error": describe(error),
+            "wait": round(state.upcoming_sleep, 2),
+        }
         log.warning(f"retrying {what}", extra={"fields": fields})
 
     return hook

@@ -3,12 +3,19 @@
 import logging
 import time
 from collections.abc import Callable, Mapping
+from urllib.parse import urlsplit
 
 import requests
 from flowkeeper.backfill.errors import DeliveryError, RefusedError
 from flowkeeper.backfill.httpsession import read_body, session_for
 from flowkeeper.backfill.metrics import RunMetrics
-from flowkeeper.backfill.retrying import RetryableStatusError, check_status, report_retry, retrying
+from flowkeeper.backfill.retrying import (
+    RetryableStatusError,
+    check_status,
+    describe,
+    report_retry,
+    retrying,
+)
 
 log = logging.getLogger("flowkeeper.backfill.sender")
 
@@ -32,6 +39,9 @@ class RemoteWriter:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._url = url
+        # For messages: no user:password@ (secrets are never logged), no query.
+        parts = urlsplit(url)
+        self._where = f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}{parts.path}"
         self._timeout = timeout
         self._metrics = metrics
         # Children looked up once, not per request.
@@ -55,7 +65,9 @@ class RemoteWriter:
         try:
             response = self._retrying(self._post, body, raw_bytes, timeout or self._timeout)
         except (RetryableStatusError, requests.RequestException) as error:
-            raise DeliveryError(f"receiver unavailable: {error}", retryable=True) from None
+            raise DeliveryError(
+                f"receiver unavailable: {describe(error)} ({self._where})", retryable=True
+            ) from None
         if 200 <= response.status_code < 300:
             return
         excerpt = response.text[:_BODY_EXCERPT].strip()

@@ -63,28 +63,29 @@ class KindSeriesSpec(NamedTuple):
 
 
 class ObjectSeries(NamedTuple):
-    """The object's series (None for a family not emitted) and what was altered or left out."""
+    """The object's series (None for a family not emitted)."""
 
     labels: Series | None
     annotations: Series | None
-    empty_values_dropped: int = 0
-    last_applied_dropped: int = 0
-    truncated_values: int = 0
-    invalid_utf8_values: int = 0
-    label_limited_series: int = 0
 
     @property
     def series(self) -> tuple[Series, ...]:
         return tuple(s for s in (self.labels, self.annotations) if s is not None)
 
 
-class _Tally:
-    """Counts for one object (mutable, local to one call)."""
+class Tally:
+    """What building series lost or altered, summed over any number of objects (a page):
+    filled by `object_series`, counted into the run's metrics by the pipeline once per page."""
 
-    __slots__ = ("empty", "invalid", "last_applied", "limited", "truncated")
+    __slots__ = ("empty", "invalid", "last_applied", "limited", "skipped", "truncated")
 
     def __init__(self) -> None:
-        self.empty = self.last_applied = self.truncated = self.invalid = self.limited = 0
+        self.empty = 0  # empty values, not exported
+        self.last_applied = 0  # last-applied-configuration values, never exported
+        self.truncated = 0  # values cut to the value-length limit
+        self.invalid = 0  # values with lone surrogates replaced
+        self.limited = 0  # series cut to the label-count limit
+        self.skipped = 0  # objects without a name
 
 
 def kind_series_spec(
@@ -107,11 +108,12 @@ def kind_series_spec(
     )
 
 
-def object_series(spec: KindSeriesSpec, metadata: Metadata) -> ObjectSeries | None:
-    """The object's series, or None when it has no name (it cannot be identified)."""
+def object_series(spec: KindSeriesSpec, metadata: Metadata, tally: Tally) -> ObjectSeries | None:
+    """The object's series, or None when it has no name (it cannot be identified); what was
+    dropped or altered is added to `tally`."""
     if not metadata.name:
+        tally.skipped += 1
         return None
-    tally = _Tally()
     limit = spec.limits.max_value_bytes
     identity = [*spec.external]
     for label, field in spec.kind.identity:
@@ -129,15 +131,7 @@ def object_series(spec: KindSeriesSpec, metadata: Metadata) -> ObjectSeries | No
         annotations = _series(
             spec, spec.annotations_name, identity, prefix="annotation", mapping=keys, tally=tally
         )
-    return ObjectSeries(
-        labels=labels,
-        annotations=annotations,
-        empty_values_dropped=tally.empty,
-        last_applied_dropped=tally.last_applied,
-        truncated_values=tally.truncated,
-        invalid_utf8_values=tally.invalid,
-        label_limited_series=tally.limited,
-    )
+    return ObjectSeries(labels, annotations)
 
 
 def _selected(keys: KeyFilter, mapping: Mapping[str, str] | None) -> Mapping[str, str]:
@@ -154,7 +148,7 @@ def _series(
     *,
     prefix: str,
     mapping: Mapping[str, str],
-    tally: _Tally,
+    tally: Tally,
 ) -> Series:
     limits = spec.limits
     keyed: list[tuple[str, str]] = []
@@ -178,7 +172,7 @@ def _series(
     return tuple(pairs)
 
 
-def _safe(value: str, max_bytes: int, tally: _Tally) -> str:
+def _safe(value: str, max_bytes: int, tally: Tally) -> str:
     """`value` as valid UTF-8 of at most `max_bytes` bytes (0: no limit)."""
     if value.isascii():
         if max_bytes and len(value) > max_bytes:

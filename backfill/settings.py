@@ -2,15 +2,21 @@
 
 Every flag can also be set as FLOWKEEPER_BACKFILL_<FLAG> (upper case, `-` as `_`); the command
 line wins. Repeatable flags take a comma-separated list in their variable. Errors are one line
-naming the flag, its variable and the allowed values.
+naming the flag, its variable and the allowed values. Whatever would fail later is checked
+before anything is listed: the URL as the HTTP client parses it and that the allowlists leave
+something to export (`parse_settings`), the files named by flags (`check_files`: readable,
+the CA bundle loadable as one).
 """
 
 import argparse
 import re
+import ssl
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import NamedTuple, NoReturn
 from urllib.parse import urlsplit
 
+import requests
 from flowkeeper.backfill.allowlist import Allowlist, parse_allowlist
 from flowkeeper.backfill.encoder import REMOTE_WRITE_HEADERS
 from flowkeeper.backfill.errors import UsageError
@@ -25,6 +31,7 @@ _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 # Set by Kubernetes in each pod of an Indexed Job: the pod's completion index.
 JOB_INDEX_ENV = "JOB_COMPLETION_INDEX"
 MAX_SHARDS = 1000
+DEFAULT_LABELS_ALLOWLIST = "*=[*]"
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
@@ -51,6 +58,7 @@ class Settings(NamedTuple):
     max_label_value_length: int
     max_labels_per_series: int
     shard: Shard = UNSHARDED
+    progress_seconds: float = 10.0
 
 
 class _Parser(argparse.ArgumentParser):
@@ -65,8 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
         "Prometheus remote-write receiver, as kube-state-metrics style series. "
         f"Every flag can be set as {ENV_PREFIX}<FLAG> (e.g. {ENV_PREFIX}BATCH_SIZE).",
         epilog="Exit codes: 0 every batch delivered; 1 some batch not delivered, a kind not "
-        "listed or the receiver unavailable; 2 bad usage (flags, environment, kubeconfig); 143 "
-        "stopped by SIGTERM.",
+        "listed or the receiver unavailable; 2 bad usage (flags, environment, kubeconfig); 130 "
+        "stopped by SIGINT; 141 --dry-run output closed by its reader; 143 stopped by SIGTERM.",
     )
     add = parser.add_argument
     add("--remote-write-url", metavar="URL", help="receiver endpoint (required unless --dry-run)")
@@ -78,7 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     add(
         "--metric-labels-allowlist",
         metavar="SPEC",
-        help="labels to export, kube-state-metrics syntax (default: *=[*])",
+        help="labels to export, kube-state-metrics syntax; empty: none (default: *=[*])",
     )
     add(
         "--metric-annotations-allowlist",
@@ -126,7 +134,14 @@ def build_parser() -> argparse.ArgumentParser:
     add(
         "--max-retry-seconds",
         metavar="SECONDS",
-        help="retry budget per request, 0..86400 (default: 120)",
+        help="time spent waiting between retries of one request (API or receiver) before "
+        "giving up, 0..86400 (default: 120)",
+    )
+    add(
+        "--progress-seconds",
+        metavar="SECONDS",
+        help="log progress (objects, pages, objects/s) this often, 0 = never, 0..3600 "
+        "(default: 10)",
     )
     add(
         "--shard-count",
@@ -164,14 +179,7 @@ def parse_settings(argv: Sequence[str], environ: Mapping[str, str]) -> Settings:
     values = _Values(args, environ)
 
     dry_run = values.boolean("dry_run")
-    url = values.text("remote_write_url")
-    if url:
-        parts = urlsplit(url)
-        if parts.scheme not in {"http", "https"} or not parts.netloc:
-            values.fail("remote_write_url", f"must be an http:// or https:// URL, got {url!r}")
-    elif not dry_run:
-        values.fail("remote_write_url", "is required unless --dry-run is set")
-
+    url = _remote_write_url(values, dry_run=dry_run)
     resources = tuple(_split(values.text("resources") or ",".join(DEFAULT_RESOURCES)))
     for resource in resources:
         if resource not in KINDS:
@@ -206,11 +214,13 @@ def parse_settings(argv: Sequence[str], environ: Mapping[str, str]) -> Settings:
     if log_format not in {"plain", "json"}:
         values.fail("log_format", f"must be plain or json, got {log_format!r}")
 
+    labels, annotations = _allowlists(values, resources)
+
     return Settings(
         remote_write_url=url,
         resources=resources,
-        labels_allowlist=values.allowlist("metric_labels_allowlist", "*=[*]"),
-        annotations_allowlist=values.allowlist("metric_annotations_allowlist", ""),
+        labels_allowlist=labels,
+        annotations_allowlist=annotations,
         metric_prefix=prefix,
         batch_size=int(values.number("batch_size", 500, 1, 50_000, integer=True)),
         page_size=int(values.number("page_size", 500, 1, 10_000, integer=True)),
@@ -230,7 +240,89 @@ def parse_settings(argv: Sequence[str], environ: Mapping[str, str]) -> Settings:
             values.number("max_label_value_length", 2048, 0, 1 << 20, integer=True)
         ),
         max_labels_per_series=max_labels,
+        progress_seconds=values.number("progress_seconds", 10, 0, 3600),
     )
+
+
+def _remote_write_url(values: "_Values", *, dry_run: bool) -> str:
+    url = values.text("remote_write_url")
+    if url:
+        problem = url_problem(url)
+        if problem:
+            values.fail(
+                "remote_write_url", f"must be an http:// or https:// URL ({problem}), got {url!r}"
+            )
+    elif not dry_run:
+        values.fail("remote_write_url", "is required unless --dry-run is set")
+    return url
+
+
+def _allowlists(values: "_Values", resources: Sequence[str]) -> tuple[Allowlist, Allowlist]:
+    # An empty list means no keys, as in kube-state-metrics: `--metric-labels-allowlist ''`
+    # exports no labels (the default, when the flag is not given, is every label).
+    labels = values.allowlist("metric_labels_allowlist", DEFAULT_LABELS_ALLOWLIST)
+    annotations = values.allowlist("metric_annotations_allowlist", "")
+    if not any(labels.for_kind(r).emits or annotations.for_kind(r).emits for r in resources):
+        values.fail(
+            "metric_labels_allowlist",
+            f"and --metric-annotations-allowlist ({ENV_PREFIX}METRIC_ANNOTATIONS_ALLOWLIST) "
+            f"give no series for any kind of --resources ({', '.join(resources)}): the run "
+            "would export nothing",
+        )
+    return labels, annotations
+
+
+def check_files(settings: Settings) -> None:
+    """The files the flags name, read at start-up rather than at the first request: a
+    UsageError names the flag of one that cannot be read (or, the CA bundle, loaded)."""
+    for dest in ("bearer_token_file", "basic_auth_password_file"):
+        if path := getattr(settings, dest):
+            read_secret(dest, path)
+    if settings.ca_file:
+        _check_ca_file(settings.ca_file)
+
+
+def url_problem(url: str) -> str:
+    """Why the HTTP client would refuse `url` at the first request, or "" (a port that is not
+    a number, an unclosed IPv6 bracket, no host...)."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (parsing the port is what raises)
+    except ValueError as error:
+        return str(error)
+    if parts.scheme not in {"http", "https"}:
+        return "the scheme must be http or https"
+    if not parts.hostname:
+        return "no host"
+    try:
+        requests.Request("POST", url).prepare()
+    except requests.RequestException as error:
+        return str(error)
+    return ""
+
+
+def _flag(dest: str) -> str:
+    return f"--{dest.replace('_', '-')} ({ENV_PREFIX}{dest.upper()})"
+
+
+def read_secret(dest: str, path: str) -> str:
+    """The content of the file a flag names; a UsageError naming the flag if unreadable."""
+    try:
+        return Path(path).read_text()
+    except (OSError, UnicodeDecodeError) as error:
+        reason = getattr(error, "strerror", None) or str(error)
+        raise UsageError(f"{_flag(dest)} cannot read {path!r}: {reason}") from None
+
+
+def _check_ca_file(path: str) -> None:
+    """Loaded as TLS would load it at the first request, now."""
+    read_secret("ca_file", path)
+    try:
+        ssl.create_default_context(cafile=path)
+    except (ssl.SSLError, ValueError) as error:
+        raise UsageError(
+            f"{_flag('ca_file')} {path!r} is not a PEM bundle of CA certificates ({error})"
+        ) from None
 
 
 def _shard(values: "_Values", environ: Mapping[str, str]) -> Shard:
@@ -256,8 +348,7 @@ class _Values:
         self._environ = environ
 
     def fail(self, dest: str, problem: str) -> NoReturn:
-        flag = "--" + dest.replace("_", "-")
-        raise UsageError(f"{flag} ({ENV_PREFIX}{dest.upper()}) {problem}")
+        raise UsageError(f"{_flag(dest)} {problem}")
 
     def raw(self, dest: str) -> str | None:
         value = self._args.get(dest)
@@ -301,8 +392,7 @@ class _Values:
         return value
 
     def allowlist(self, dest: str, default: str) -> Allowlist:
-        flag = f"--{dest.replace('_', '-')} ({ENV_PREFIX}{dest.upper()})"
-        return parse_allowlist(flag, self.text(dest, default))
+        return parse_allowlist(_flag(dest), self.text(dest, default))
 
 
 def _bound(number: float) -> str:

@@ -2,11 +2,13 @@
 
 import shutil
 import tempfile
-from collections.abc import Sequence
-from typing import IO, NamedTuple
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import IO
 
 from flowkeeper.backfill.encoder import compress, encode_samples, encode_write_request
-from flowkeeper.backfill.errors import RefusedError
+from flowkeeper.backfill.errors import OutputClosed, RefusedError
+from flowkeeper.backfill.model import DELIVERED, SummaryFamily, WriteOutcome
 from flowkeeper.backfill.sender import RemoteWriter
 from flowkeeper.backfill.series import KindSeriesSpec, Series
 from flowkeeper.backfill.textformat import family_header, sample_line
@@ -16,27 +18,17 @@ LABELS_HELP = "Kubernetes labels converted to Prometheus labels (flowkeeper-back
 ANNOTATIONS_HELP = "Kubernetes annotations converted to Prometheus labels (flowkeeper-backfill)."
 
 
-class WriteOutcome(NamedTuple):
-    """What a batch came to: how many of its series the receiver refused (the others were
-    delivered), the first refused series and the receiver's message about it."""
-
-    refused: int = 0
-    first_refused: Series = ()
-    message: str = ""
-
-
 def _combined(first: WriteOutcome, second: WriteOutcome) -> WriteOutcome:
     if not first.refused:
         return second
     return first._replace(refused=first.refused + second.refused)
 
 
-DELIVERED = WriteOutcome()
-
-
 class RemoteWriteSink:
     """Sends each batch; a batch refused with 400 is split in halves, recursively, until the
     refused series are isolated, so one bad series costs only itself (log2(batch) requests)."""
+
+    sends = True
 
     def __init__(self, writer: RemoteWriter, *, timestamp_ms: int) -> None:
         self._writer = writer
@@ -57,13 +49,9 @@ class RemoteWriteSink:
         """Nothing to do: every batch was sent as it was made."""
 
     def write_summary(
-        self,
-        samples: Sequence[tuple[Series, float]],
-        timestamp_ms: int,
-        *,
-        timeout: float | None = None,
+        self, families: Sequence[SummaryFamily], timestamp_ms: int, *, timeout: float | None = None
     ) -> None:
-        raw = encode_samples(samples, timestamp_ms)
+        raw = encode_samples((s for family in families for s in family.samples), timestamp_ms)
         self._writer.send(compress(raw), raw_bytes=len(raw), timeout=timeout)
 
     def close(self) -> None:
@@ -73,7 +61,10 @@ class RemoteWriteSink:
 class TextSink:
     """`--dry-run`: the text format wants each metric's lines together, so a kind's
     annotations series wait in a temporary file (in memory up to 1 MiB) until its labels
-    series are all printed."""
+    series are all printed. Nothing is sent (`sends` is False). A closed output (`| head`)
+    raises OutputClosed."""
+
+    sends = False
 
     def __init__(self, out: IO[str], *, timestamp_ms: int) -> None:
         self._out = out
@@ -81,47 +72,52 @@ class TextSink:
         self._spool: IO[str] | None = None
 
     def write(self, spec: KindSeriesSpec, batch: Sequence[Series]) -> WriteOutcome:
-        if self._spool is None:
-            self._spool = tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES, mode="w+")  # noqa: SIM115
-            if spec.labels.emits:
-                self._out.write(family_header(spec.labels_name, LABELS_HELP))
-        for series in batch:
-            line = sample_line(series, 1.0, self._timestamp_ms)
-            if _metric_name(series) == spec.annotations_name:
-                self._spool.write(line)
-            else:
-                self._out.write(line)
+        with _output(self._out):
+            if self._spool is None:
+                self._spool = tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES, mode="w+")  # noqa: SIM115
+                if spec.labels.emits:
+                    self._out.write(family_header(spec.labels_name, "gauge", LABELS_HELP))
+            for series in batch:
+                line = sample_line(series, 1.0, self._timestamp_ms)
+                if _metric_name(series) == spec.annotations_name:
+                    self._spool.write(line)
+                else:
+                    self._out.write(line)
         return DELIVERED
 
     def end_kind(self, spec: KindSeriesSpec) -> None:
         if self._spool is None:
             return
-        if spec.annotations.emits:
-            self._out.write(family_header(spec.annotations_name, ANNOTATIONS_HELP))
-        self._spool.seek(0)
-        shutil.copyfileobj(self._spool, self._out)
+        with _output(self._out):
+            if spec.annotations.emits:
+                self._out.write(family_header(spec.annotations_name, "gauge", ANNOTATIONS_HELP))
+            self._spool.seek(0)
+            shutil.copyfileobj(self._spool, self._out)
         self._spool.close()
         self._spool = None
 
     def write_summary(
-        self,
-        samples: Sequence[tuple[Series, float]],
-        timestamp_ms: int,
-        *,
-        timeout: float | None = None,
+        self, families: Sequence[SummaryFamily], timestamp_ms: int, *, timeout: float | None = None
     ) -> None:
-        current = ""
-        for series, value in samples:
-            name = _metric_name(series)
-            if name != current:
-                self._out.write(f"# TYPE {name} gauge\n")
-                current = name
-            self._out.write(sample_line(series, value, timestamp_ms))
-        self._out.flush()
+        with _output(self._out):
+            for family in families:
+                self._out.write(family_header(family.name, family.type, family.help))
+                for series, value in family.samples:
+                    self._out.write(sample_line(series, value, timestamp_ms))
+            self._out.flush()
 
     def close(self) -> None:
         if self._spool is not None:
             self._spool.close()
+
+
+@contextmanager
+def _output(out: IO[str]) -> Iterator[None]:
+    """A reader that went away (`--dry-run | head -1`) is OutputClosed, not an error."""
+    try:
+        yield
+    except BrokenPipeError:
+        raise OutputClosed(getattr(out, "name", "output")) from None
 
 
 def _metric_name(series: Series) -> str:

@@ -3,8 +3,9 @@
 from flowkeeper.backfill.series import Series
 
 
-def family_header(name: str, help_text: str) -> str:
-    return f"# HELP {name} {_escape_help(help_text)}\n# TYPE {name} gauge\n"
+def family_header(name: str, kind: str, help_text: str) -> str:
+    """`# HELP` and `# TYPE` lines; `kind` is `gauge`, `counter` or `histogram`."""
+    return f"# HELP {name} {_escape_help(help_text)}\n# TYPE {name} {kind}\n"
 
 
 def sample_line(series: Series, value: float, timestamp_ms: int) -> str:

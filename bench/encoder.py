@@ -18,12 +18,13 @@ sys.path.append(str(Path(__file__).resolve().parent.parent))
 
 from flowkeeper.backfill import wire
 from flowkeeper.backfill.allowlist import parse_allowlist
-from flowkeeper.backfill.encoder import encode_write_request, reference_write_request
+from flowkeeper.backfill.encoder import encode_write_request
 from flowkeeper.backfill.kinds import KINDS
 from flowkeeper.backfill.objects import decode_list
-from flowkeeper.backfill.series import kind_series_spec, object_series
+from flowkeeper.backfill.series import Tally, kind_series_spec, object_series
 
 from tests.backfill.podshape import realistic_pod
+from tests.backfill.reference import reference_write_request
 
 PAGE = 500
 TIMESTAMP = 1_700_000_000_000
@@ -49,8 +50,9 @@ def batches(pages: int, annotations: bool) -> list[Batch]:
         items = b",".join(realistic_pod(i) for i in range(number * PAGE, (number + 1) * PAGE))
         metadata, _ = decode_list(b'{"items":[' + items + b"]}", annotations=annotations)
         series = []
+        tally = Tally()
         for meta in metadata:
-            built = object_series(spec, meta)
+            built = object_series(spec, meta, tally)
             assert built is not None
             series.extend(built.series)
         for start in range(0, len(series), PAGE):

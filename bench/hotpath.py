@@ -23,7 +23,7 @@ from flowkeeper.backfill.allowlist import parse_allowlist
 from flowkeeper.backfill.encoder import compress, encode_write_request
 from flowkeeper.backfill.kinds import KINDS
 from flowkeeper.backfill.objects import decode_list
-from flowkeeper.backfill.series import kind_series_spec, object_series
+from flowkeeper.backfill.series import Tally, kind_series_spec, object_series
 
 from tests.backfill.podshape import realistic_pod
 
@@ -70,8 +70,9 @@ def main() -> None:
         items, _ = decode_list(bodies[number % len(bodies)])
         decoded = time.process_time()
         batch = []
+        tally = Tally()
         for metadata in items:
-            built = object_series(spec, metadata)
+            built = object_series(spec, metadata, tally)
             assert built is not None
             batch.extend(series for series in (built.labels, built.annotations) if series)
         built_at = time.process_time()

@@ -8,12 +8,14 @@ the series back. Everything it writes goes under .demo/ (logs, kubeconfig, recei
 
 import asyncio
 import contextlib
+import json
 import shutil
 import sys
 from pathlib import Path
 from typing import Any
 
 import yaml
+from flowkeeper.operator.model import collector_schema
 
 from e2e import cluster, emulator, receivers
 
@@ -65,6 +67,23 @@ async def show_children(api: cluster.Api) -> None:
                 strategy = obj["spec"]["updateStrategy"]
                 detail = f"maxUnavailable={strategy['rollingUpdate']['maxUnavailable']}"
             say(f"  {kind + '/' + obj['metadata']['name']:<28} owner={owner:<20} {detail}".rstrip())
+
+
+async def show_collector_config(api: cluster.Api) -> None:
+    """The config.json the collector will read (the ConfigMap its pods mount), checked against
+    the collector's own schema (operator/collector-config.schema.json)."""
+    configmap = await api.get(f"{cluster.CONFIGMAPS.format(ns='netflow')}/edge-config")
+    assert configmap is not None
+    text = configmap["data"]["config.json"]
+    say("\n  config.json the collector reads (ConfigMap netflow/edge-config):")
+    for line in text.splitlines():
+        say(f"    {line}")
+    broken = collector_schema.problems(json.loads(text))
+    source = f"carverauto/serviceradar {collector_schema.SOURCE_COMMIT}"
+    if broken:
+        say(f"  INVALID for the collector ({source}): {broken}")
+    else:
+        say(f"  validates against the collector's schema ({source} config.rs)")
 
 
 async def run_backfill(kubeconfig: Path, write_url: str | None) -> int:
@@ -123,6 +142,7 @@ async def demo() -> int:
                     fc = await wait_ready(api, operator)
                     say("  children of FlowCollector netflow/edge:")
                     await show_children(api)
+                    await show_collector_config(api)
                     say("\n  $ kubectl get fc -n netflow")
                     for line in cluster.get_table([fc], columns).splitlines():
                         say(f"  {line}")

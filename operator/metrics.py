@@ -36,7 +36,7 @@ RESTORES = Counter(
 INVALID_SPECS = Counter(
     "flowkeeper_operator_invalid_specs",
     "FlowCollector specs refused by the operator (each refusal is counted once, when the"
-    " status turns InvalidSpec).",
+    " status turns InvalidSpec, or InvalidConfig for a config.json the collector would refuse).",
 )
 ERRORS = Counter(
     "flowkeeper_operator_errors",

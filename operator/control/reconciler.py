@@ -6,7 +6,8 @@ an event was about, and that is the one reconciled) -> build the desired childre
 ones (the child watches' cache) -> check names -> write what differs -> write the status,
 bound to the uid it was computed for, when it differs from the live status.
 
-Every outcome ends in a status: applied (the rollout), ``InvalidSpec``, ``NameConflict`` (a
+Every outcome ends in a status: applied (the rollout), ``InvalidSpec``, ``InvalidConfig`` (the
+config.json would be refused by the collector: nothing is applied), ``NameConflict`` (a
 child's name is held by an object we do not control: nothing is written at all) or
 ``ApplyFailed`` (the API refused a child, with the API's message). Transient API errors are
 raised, for the work queue to retry the whole reconcile with backoff.
@@ -31,7 +32,7 @@ from flowkeeper.operator.control.state import (
     uid,
 )
 from flowkeeper.operator.kube import client, events
-from flowkeeper.operator.model import manifests, spec, status
+from flowkeeper.operator.model import config, manifests, spec, status
 from flowkeeper.operator.model.errors import SpecError
 from flowkeeper.operator.plan import ownership
 
@@ -86,7 +87,7 @@ async def _reconcile(runtime: Runtime, target: Key, trigger: str) -> str | None:
     try:
         parsed = parse(owner)
     except SpecError as error:
-        if await _refuse(runtime, owner, "InvalidSpec", str(error), previous):
+        if await _refuse(runtime, owner, error.reason, str(error), previous):
             metrics.INVALID_SPECS.inc()
         return "invalid"
     wanted = desired(owner, parsed)
@@ -132,8 +133,16 @@ async def _reconcile(runtime: Runtime, target: Key, trigger: str) -> str | None:
         addresses=status.service_addresses(lives["Service", name]),
         previous=previous,
         now=_now(),
+        unknown_config=config.check_config(parsed),
     )
     changed |= await write_status(runtime, owner, new, previous)
+    unknown = status.newly_unknown(new, previous)
+    if unknown is not None:
+        fields = {"flowcollector": describe(owner), "generation": generation}
+        logger.warning(logs.line("config keys unknown", {**fields, "message": unknown}))
+        await events.post(
+            runtime.api, owner, reason="UnknownConfigKeys", message=unknown, type_="Warning"
+        )
     return "changed" if changed else "unchanged"
 
 
@@ -233,8 +242,11 @@ async def _replaced(runtime: Runtime, owner: Owner) -> bool:
 
 
 def parse(owner: Owner) -> spec.FlowCollectorSpec:
+    """The checked spec; SpecError (ConfigError when the collector would refuse its config)."""
     spec.check_name(owner["metadata"]["name"])
-    return spec.parse_spec(owner.get("spec") or {})
+    parsed = spec.parse_spec(owner.get("spec") or {})
+    config.check_config(parsed)
+    return parsed
 
 
 def desired(owner: Owner, parsed: spec.FlowCollectorSpec) -> list[manifests.Manifest]:

@@ -16,9 +16,11 @@ from flowkeeper.operator.model.config import (
     CONFIG_PATH,
     NATS_CREDS_DIR,
     NATS_CREDS_FILE,
+    NATS_TLS_DIR,
     build_collector_config,
     config_hash,
     render_config,
+    tls_files,
 )
 from flowkeeper.operator.model.spec import FlowCollectorSpec, Listener
 
@@ -233,6 +235,8 @@ def _container(spec: FlowCollectorSpec, *, privileged: bool) -> Manifest:
     mounts: list[Manifest] = [{"name": "config", "mountPath": CONFIG_DIR, "readOnly": True}]
     if "credsSecretRef" in spec["nats"]:
         mounts.append({"name": "nats-creds", "mountPath": NATS_CREDS_DIR, "readOnly": True})
+    if "tls" in spec["nats"]:
+        mounts.append({"name": "nats-tls", "mountPath": NATS_TLS_DIR, "readOnly": True})
     container: Manifest = {
         "name": CONTAINER_NAME,
         "image": spec["image"],
@@ -298,17 +302,26 @@ def _volumes(name: str, spec: FlowCollectorSpec) -> list[Manifest]:
     ]
     creds = spec["nats"].get("credsSecretRef")
     if creds is not None:
-        volumes.append(
-            {
-                "name": "nats-creds",
-                "secret": {
-                    "secretName": creds["name"],
-                    "items": [{"key": creds["key"], "path": NATS_CREDS_FILE.rsplit("/", 1)[1]}],
-                    "defaultMode": 0o440,
-                },
-            }
-        )
+        file = NATS_CREDS_FILE.rsplit("/", 1)[1]
+        volumes.append(_secret_volume("nats-creds", creds["name"], [(creds["key"], file)]))
+    tls = spec["nats"].get("tls")
+    if tls is not None:
+        # The keys are projected to the fixed names config.json's `security` block points at.
+        files = [(key, file) for _, key, file in tls_files(tls)]
+        volumes.append(_secret_volume("nats-tls", tls["secretName"], files))
     return volumes
+
+
+def _secret_volume(volume: str, secret: str, files: list[tuple[str, str]]) -> Manifest:
+    """Secret keys projected to fixed file names, readable by the pod's group only (fsGroup)."""
+    return {
+        "name": volume,
+        "secret": {
+            "secretName": secret,
+            "items": [{"key": key, "path": path} for key, path in files],
+            "defaultMode": 0o440,
+        },
+    }
 
 
 def _privileged_ports(spec: FlowCollectorSpec) -> list[int]:

@@ -24,6 +24,8 @@ class Listener(TypedDict):
     name: str
     protocol: Protocol
     port: int
+    subject: str  # "<spec.nats.subject>.raw.<protocol>" unless set
+    config: dict[str, Any]  # extra settings of this listener, merged into its config.json entry
 
 
 class Metrics(TypedDict):
@@ -36,10 +38,26 @@ class SecretKeyRef(TypedDict):
     key: str
 
 
+class Stream(TypedDict):
+    name: str
+    subjects: list[str]
+    maxBytes: int
+    replicas: int
+
+
+class NatsTls(TypedDict):
+    secretName: str
+    caKey: str  # "" means no CA file (the image's default roots)
+    certKey: str  # "" (with keyKey "") means no client certificate
+    keyKey: str
+
+
 class Nats(TypedDict):
     url: str
     subject: str
+    stream: Stream
     credsSecretRef: NotRequired[SecretKeyRef]
+    tls: NotRequired[NatsTls]
 
 
 class TemplateStore(TypedDict):
@@ -103,12 +121,32 @@ MAX_LISTENERS = 16
 MAX_NAME_LENGTH = 55  # "<name>-metrics" must fit a 63-character Service name
 DEFAULT_METRICS_PORT = 50046
 DEFAULT_SUBJECT = "flows"
+# The stream ServiceRadar's own chart and the collector's sample config publish into (see
+# docs/flowcollector-reference.md), and the collector's own defaults for its size and replicas.
+DEFAULT_STREAM = "events"
+DEFAULT_STREAM_MAX_BYTES = 10 * 1024**3
+MAX_STREAM_NAME_BYTES = 255  # nats-server JSMaxNameLen
+MAX_STREAM_REPLICAS = 5  # nats-server StreamMaxReplicas
+MAX_STREAM_SUBJECTS = 64
 RESERVED_PORT_NAME = "metrics"
 RESERVED_ANNOTATION_PREFIX = "flows.flowkeeper.dev/"
 # Top-level config.json keys the operator derives from typed fields; spec.config may not set them.
 RESERVED_CONFIG_KEYS = frozenset(
-    {"listeners", "nats_url", "subject", "nats_creds_file", "metrics_addr", "template_store"}
+    {
+        "listeners",
+        "nats_url",
+        "nats_creds_file",
+        "stream_name",
+        "stream_subjects",
+        "stream_max_bytes",
+        "stream_replicas",
+        "metrics_addr",
+        "template_store",
+        "security",
+    }
 )
+# Keys of a listener's config.json entry the operator derives; spec.listeners[].config may not.
+RESERVED_LISTENER_CONFIG_KEYS = frozenset({"protocol", "listen_addr", "subject"})
 
 _DNS1035 = re.compile(r"[a-z]([-a-z0-9]*[a-z0-9])?")
 _DNS1123_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
@@ -116,6 +154,11 @@ _PORT_NAME = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
 _SECRET_KEY = re.compile(r"[-._a-zA-Z0-9]+")
 _NATS_URL = re.compile(r"(nats|tls|ws|wss)://\S+")
 _NATS_SUBJECT = re.compile(r"[^.*>\s]+(\.[^.*>\s]+)*")
+# A stream's subjects may hold wildcards: '*' as a whole token, '>' as the whole last token.
+_NATS_SUBJECT_FILTER = re.compile(r"(([^.*>\s]+|\*)\.)*([^.*>\s]+|\*|>)")
+# nats-server server/stream.go checkStreamCfg -> isValidAssetName: not empty, no whitespace
+# (" \t\r\n\f"), '.', '*', '>', '\\' or '/'.
+_STREAM_NAME = re.compile(r"[^ \t\r\n\f.*>\\/]+")
 _KV_BUCKET = re.compile(r"[a-zA-Z0-9_-]+")
 _QUANTITY = re.compile(
     r"[+-]?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE][+-]?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))))?"
@@ -130,7 +173,8 @@ T = TypeVar("T")
 def parse_spec(spec: Mapping[str, Any]) -> FlowCollectorSpec:
     """Check a FlowCollector spec and return it with defaults applied; raise SpecError."""
     spec = _mapping(spec, "spec", _SPEC_FIELDS)
-    listeners = _listeners(_required(spec, "listeners", "spec"))
+    nats = _nats(_required(spec, "nats", "spec"))
+    listeners = _listeners(_required(spec, "listeners", "spec"), nats["subject"])
     metrics = _metrics(spec.get("metrics", {}), listeners)
     parsed = FlowCollectorSpec(
         image=_string(_required(spec, "image", "spec"), "spec.image", max_length=512),
@@ -141,7 +185,7 @@ def parse_spec(spec: Mapping[str, Any]) -> FlowCollectorSpec:
         ),
         listeners=listeners,
         metrics=metrics,
-        nats=_nats(_required(spec, "nats", "spec")),
+        nats=nats,
         service=_service(spec.get("service", {})),
         nodeSelector=_string_map(spec.get("nodeSelector", {}), "spec.nodeSelector"),
         tolerations=_list(spec.get("tolerations", []), "spec.tolerations", _toleration),
@@ -151,7 +195,7 @@ def parse_spec(spec: Mapping[str, Any]) -> FlowCollectorSpec:
         ),
         resources=_resources(spec.get("resources", {})),
         hostNetwork=_bool(spec.get("hostNetwork", False), "spec.hostNetwork"),
-        config=_config(spec.get("config", {})),
+        config=_free_form(spec.get("config", {}), "spec.config", RESERVED_CONFIG_KEYS),
     )
     if "templateStore" in spec:
         parsed["templateStore"] = _template_store(spec["templateStore"])
@@ -170,8 +214,8 @@ def check_name(name: str) -> None:
         )
 
 
-def _listeners(value: object) -> list[Listener]:
-    listeners = _list(value, "spec.listeners", _listener)
+def _listeners(value: object, subject: str) -> list[Listener]:
+    listeners = _list(value, "spec.listeners", lambda item, field: _listener(item, field, subject))
     if not 1 <= len(listeners) <= MAX_LISTENERS:
         raise SpecError(
             "spec.listeners", f"must have between 1 and {MAX_LISTENERS} items, got {len(listeners)}"
@@ -189,7 +233,7 @@ def _listeners(value: object) -> list[Listener]:
     return listeners
 
 
-def _listener(value: object, field: str) -> Listener:
+def _listener(value: object, field: str, base_subject: str) -> Listener:
     item = _mapping(value, field, frozenset(Listener.__annotations__))
     name = _string(_required(item, "name", field), f"{field}.name", max_length=15)
     if not _PORT_NAME.fullmatch(name) or not re.search("[a-z]", name):
@@ -200,12 +244,16 @@ def _listener(value: object, field: str) -> Listener:
         )
     if name == RESERVED_PORT_NAME:
         raise SpecError(f"{field}.name", f"{name!r} is reserved for the metrics port")
+    protocol: Protocol = _enum(
+        _required(item, "protocol", field), f"{field}.protocol", ("netflow", "sflow")
+    )
+    subject = item.get("subject", f"{base_subject}.raw.{protocol}")
     return Listener(
         name=name,
-        protocol=_enum(
-            _required(item, "protocol", field), f"{field}.protocol", ("netflow", "sflow")
-        ),
+        protocol=protocol,
         port=_int(_required(item, "port", field), f"{field}.port", 1, 65535),
+        subject=_subject(subject, f"{field}.subject"),
+        config=_free_form(item.get("config", {}), f"{field}.config", RESERVED_LISTENER_CONFIG_KEYS),
     )
 
 
@@ -229,28 +277,105 @@ def _nats(value: object) -> Nats:
     item = _mapping(value, "spec.nats", frozenset(Nats.__annotations__))
     nats = Nats(
         url=_nats_url(_required(item, "url", "spec.nats"), "spec.nats.url", empty=False),
-        subject=_string(item.get("subject", DEFAULT_SUBJECT), "spec.nats.subject", max_length=255),
+        subject=_subject(item.get("subject", DEFAULT_SUBJECT), "spec.nats.subject"),
+        stream=_stream(item.get("stream", {})),
     )
-    if not _NATS_SUBJECT.fullmatch(nats["subject"]):
-        raise SpecError(
-            "spec.nats.subject",
-            f"must be dot-separated tokens without spaces or wildcards, got {nats['subject']!r}",
-        )
     if "credsSecretRef" in item:
         nats["credsSecretRef"] = _secret_key_ref(item["credsSecretRef"])
+    if "tls" in item:
+        nats["tls"] = _nats_tls(item["tls"])
     return nats
+
+
+def _subject(value: object, field: str) -> str:
+    subject = _string(value, field, max_length=255)
+    if not _NATS_SUBJECT.fullmatch(subject):
+        raise SpecError(
+            field, f"must be dot-separated tokens without spaces or wildcards, got {subject!r}"
+        )
+    return subject
+
+
+def _stream(value: object) -> Stream:
+    field = "spec.nats.stream"
+    item = _mapping(value, field, frozenset(Stream.__annotations__))
+    name = _string(item.get("name", DEFAULT_STREAM), f"{field}.name", max_length=None)
+    if not _STREAM_NAME.fullmatch(name) or len(name.encode()) > MAX_STREAM_NAME_BYTES:
+        raise SpecError(
+            f"{field}.name",
+            "must be a NATS stream name: 1-255 bytes without whitespace, '.', '*', '>', '/' or "
+            f"'\\', got {name!r}",
+        )
+    subjects = _list(item.get("subjects", []), f"{field}.subjects", _subject_filter)
+    if len(subjects) > MAX_STREAM_SUBJECTS:
+        raise SpecError(
+            f"{field}.subjects",
+            f"must have at most {MAX_STREAM_SUBJECTS} items, got {len(subjects)}",
+        )
+    return Stream(
+        name=name,
+        subjects=subjects,
+        maxBytes=_int(
+            item.get("maxBytes", DEFAULT_STREAM_MAX_BYTES), f"{field}.maxBytes", -1, 2**63 - 1
+        ),
+        replicas=_int(item.get("replicas", 1), f"{field}.replicas", 1, MAX_STREAM_REPLICAS),
+    )
+
+
+def _subject_filter(value: object, field: str) -> str:
+    subject = _string(value, field, max_length=255)
+    if not _NATS_SUBJECT_FILTER.fullmatch(subject):
+        raise SpecError(
+            field,
+            "must be dot-separated tokens without spaces, '*' only as a whole token and '>' "
+            f"only as the whole last token, got {subject!r}",
+        )
+    return subject
+
+
+def _nats_tls(value: object) -> NatsTls:
+    field = "spec.nats.tls"
+    item = _mapping(value, field, frozenset(NatsTls.__annotations__))
+    name = _secret_name(_required(item, "secretName", field), f"{field}.secretName")
+    keys = {
+        key: _secret_key(item.get(key, default), f"{field}.{key}", empty=True)
+        for key, default in (("caKey", "ca.crt"), ("certKey", "tls.crt"), ("keyKey", "tls.key"))
+    }
+    if bool(keys["certKey"]) != bool(keys["keyKey"]):
+        raise SpecError(
+            f"{field}.keyKey" if keys["certKey"] else f"{field}.certKey",
+            "must be set together with "
+            + ("certKey" if keys["certKey"] else "keyKey")
+            + " (both empty: no client certificate)",
+        )
+    if not keys["caKey"] and not keys["certKey"]:
+        raise SpecError(f"{field}.caKey", "must be set when certKey and keyKey are empty")
+    return NatsTls(
+        secretName=name, caKey=keys["caKey"], certKey=keys["certKey"], keyKey=keys["keyKey"]
+    )
 
 
 def _secret_key_ref(value: object) -> SecretKeyRef:
     field = "spec.nats.credsSecretRef"
     item = _mapping(value, field, frozenset(SecretKeyRef.__annotations__))
-    name = _string(_required(item, "name", field), f"{field}.name", max_length=253)
+    return SecretKeyRef(
+        name=_secret_name(_required(item, "name", field), f"{field}.name"),
+        key=_secret_key(_required(item, "key", field), f"{field}.key", empty=False),
+    )
+
+
+def _secret_name(value: object, field: str) -> str:
+    name = _string(value, field, max_length=253)
     if not _DNS1123_SUBDOMAIN.fullmatch(name):
-        raise SpecError(f"{field}.name", f"must be a DNS-1123 subdomain, got {name!r}")
-    key = _string(_required(item, "key", field), f"{field}.key", max_length=253)
-    if not _SECRET_KEY.fullmatch(key):
-        raise SpecError(f"{field}.key", f"must be letters, digits, '-', '_' or '.', got {key!r}")
-    return SecretKeyRef(name=name, key=key)
+        raise SpecError(field, f"must be a DNS-1123 subdomain, got {name!r}")
+    return name
+
+
+def _secret_key(value: object, field: str, *, empty: bool) -> str:
+    key = _string(value, field, max_length=253, empty=empty)
+    if key and not _SECRET_KEY.fullmatch(key):
+        raise SpecError(field, f"must be letters, digits, '-', '_' or '.', got {key!r}")
+    return key
 
 
 def _template_store(value: object) -> TemplateStore:
@@ -352,12 +477,12 @@ def _resources(value: object) -> dict[str, dict[str, str | int]]:
     return resources
 
 
-def _config(value: object) -> dict[str, Any]:
-    config = copy.deepcopy(dict(_mapping(value, "spec.config")))
-    reserved = sorted(RESERVED_CONFIG_KEYS.intersection(config))
+def _free_form(value: object, field: str, reserved_keys: frozenset[str]) -> dict[str, Any]:
+    config = copy.deepcopy(dict(_mapping(value, field)))
+    reserved = sorted(reserved_keys.intersection(config))
     if reserved:
         raise SpecError(
-            f"spec.config.{reserved[0]}",
+            f"{field}.{reserved[0]}",
             "is set by the operator from the typed spec fields, set those instead",
         )
     return config

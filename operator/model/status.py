@@ -8,12 +8,18 @@ unchanged inputs equals the previous one and the handler has nothing to write.
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal, NamedTuple, cast
 
+from flowkeeper.operator.model import collector_schema
 from flowkeeper.operator.model.manifests import CONFIG_HASH_ANNOTATION
 from flowkeeper.operator.model.spec import Condition, FlowCollectorStatus
 
 READY = "Ready"
 PROGRESSING = "Progressing"
 DEGRADED = "Degraded"
+# Keys in spec.config / spec.listeners[].config the collector does not read: passed on (serde
+# ignores them), never silent. Present only once some were seen.
+UNKNOWN_CONFIG_KEYS = "UnknownConfigKeys"
+# Ready reasons only a full reconcile of a new spec can clear.
+REFUSALS = ("InvalidSpec", "InvalidConfig", "NameConflict", "ApplyFailed")
 
 Truth = Literal["True", "False"]
 
@@ -67,13 +73,21 @@ def build_status(
     addresses: Sequence[str],
     previous: Mapping[str, Any],
     now: str,
+    unknown_config: Sequence[str] | None = None,
 ) -> FlowCollectorStatus:
-    """The whole status for spec ``generation`` applied with config ``config_hash``."""
+    """The whole status for spec ``generation`` applied with config ``config_hash``.
+
+    ``unknown_config``: the spec fields the collector ignores (None: keep the previous
+    UnknownConfigKeys condition, for updates that did not look at the spec)."""
     state = rollout(daemonset, config_hash=config_hash) if daemonset is not None else None
     verdict = _judge(state)
+    conditions = _conditions(verdict, generation=generation, previous=previous, now=now)
+    warning = _unknown_config_condition(
+        unknown_config, generation=generation, previous=previous, now=now
+    )
     return FlowCollectorStatus(
         observedGeneration=generation,
-        conditions=_conditions(verdict, generation=generation, previous=previous, now=now),
+        conditions=conditions + ([warning] if warning else []),
         desiredNumberScheduled=state.desired if state else 0,
         numberReady=state.ready if state else 0,
         nodes=f"{state.ready if state else 0}/{state.desired if state else 0}",
@@ -89,7 +103,7 @@ def refused_status(
     a foreign object, a child refused by the API); the counters keep their last values."""
     waiting = (
         "the spec is not applied until it is fixed"
-        if reason == "InvalidSpec"
+        if reason in ("InvalidSpec", "InvalidConfig")
         else "the spec is not fully applied: " + message
     )
     verdict = _Verdict(
@@ -101,6 +115,55 @@ def refused_status(
     status["observedGeneration"] = generation
     status["conditions"] = _conditions(verdict, generation=generation, previous=previous, now=now)
     return status
+
+
+def unknown_config_message(fields: Sequence[str]) -> str:
+    return (
+        f"{', '.join(fields)}: not a setting of the collector (carverauto/serviceradar "
+        f"{collector_schema.SOURCE_COMMIT}); "
+        "passed on in config.json, where the collector ignores it. Check the spelling."
+    )
+
+
+def newly_unknown(new: Mapping[str, Any], previous: Mapping[str, Any]) -> str | None:
+    """The UnknownConfigKeys message when ``new`` reports unknown keys ``previous`` did not
+    (for one Warning Event per change, not one per reconcile); else None."""
+
+    def reported(status: Mapping[str, Any]) -> str | None:
+        for item in status.get("conditions") or []:
+            if item.get("type") == UNKNOWN_CONFIG_KEYS and item.get("status") == "True":
+                return str(item.get("message"))
+        return None
+
+    message = reported(new)
+    return message if message is not None and message != reported(previous) else None
+
+
+def _unknown_config_condition(
+    fields: Sequence[str] | None, *, generation: int, previous: Mapping[str, Any], now: str
+) -> Condition | None:
+    old = next(
+        (c for c in previous.get("conditions") or [] if c.get("type") == UNKNOWN_CONFIG_KEYS),
+        None,
+    )
+    if fields is None or (not fields and old is None):
+        return cast(Condition, dict(old)) if fields is None and old else None
+    truth: Truth = "True" if fields else "False"
+    since = now
+    if old is not None and old.get("status") == truth and "lastTransitionTime" in old:
+        since = str(old["lastTransitionTime"])
+    return Condition(
+        type=UNKNOWN_CONFIG_KEYS,
+        status=truth,
+        reason=UNKNOWN_CONFIG_KEYS if fields else "AllKeysKnown",
+        message=(
+            unknown_config_message(fields)
+            if fields
+            else "every config key is a setting of the collector"
+        ),
+        lastTransitionTime=since,
+        observedGeneration=generation,
+    )
 
 
 def _judge(state: Rollout | None) -> _Verdict:

@@ -3,11 +3,12 @@ import snappy
 from flowkeeper.backfill import remote_pb2
 from flowkeeper.backfill.encoder import (
     REMOTE_WRITE_HEADERS,
-    encode_batch,
     encode_samples,
     encode_write_request,
     request_headers,
 )
+
+from tests.backfill.reference import encode_batch
 
 SERIES = [
     (("__name__", "kube_pod_labels"), ("label_app", "web"), ("namespace", "a"), ("pod", "p1")),

@@ -1,5 +1,7 @@
 import pytest
-from flowkeeper.backfill.labelnames import label_name, prometheus_labels
+from flowkeeper.backfill.labelnames import label_name
+
+from tests.backfill.reference import prometheus_labels
 
 
 @pytest.mark.parametrize(

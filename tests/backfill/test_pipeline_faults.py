@@ -5,12 +5,11 @@ import threading
 import pytest
 from flowkeeper.backfill.allowlist import parse_allowlist
 from flowkeeper.backfill.kinds import KINDS
-from flowkeeper.backfill.lister import Page
 from flowkeeper.backfill.metrics import RunMetrics
+from flowkeeper.backfill.model import DELIVERED, Page
 from flowkeeper.backfill.objects import metadata_from
 from flowkeeper.backfill.pipeline import Pipeline
 from flowkeeper.backfill.series import kind_series_spec
-from flowkeeper.backfill.sinks import DELIVERED
 
 KINDS_LISTED = ("namespaces", "pods", "nodes")
 
@@ -39,6 +38,8 @@ class Source:
 
 
 class Sink:
+    sends = True
+
     def __init__(self, broken: str = ""):
         self.broken = broken
         self.written: list[str] = []
@@ -50,6 +51,12 @@ class Sink:
         return DELIVERED
 
     def end_kind(self, spec):
+        pass
+
+    def write_summary(self, families, timestamp_ms, *, timeout=None):
+        pass
+
+    def close(self):
         pass
 
 

@@ -7,6 +7,7 @@ from flowkeeper.backfill.allowlist import parse_allowlist
 from flowkeeper.backfill.encoder import request_headers
 from flowkeeper.backfill.kinds import KINDS
 from flowkeeper.backfill.metrics import RunMetrics
+from flowkeeper.backfill.model import SummaryFamily
 from flowkeeper.backfill.sender import RemoteWriter
 from flowkeeper.backfill.series import kind_series_spec
 from flowkeeper.backfill.sinks import RemoteWriteSink
@@ -46,7 +47,9 @@ def test_one_series_prometheus_refuses_costs_only_itself(prometheus):
     batch = [pod_series(run, i) for i in range(21)]
     # The same series already holds another value at this timestamp: Prometheus refuses the
     # whole request that carries it (400, "duplicate sample for timestamp").
-    sink.write_summary([(batch[13], 2.0)], timestamp)
+    sink.write_summary(
+        [SummaryFamily("kube_pod_labels", "gauge", "", [(batch[13], 2.0)])], timestamp
+    )
 
     outcome = sink.write(SPEC, batch)
     writer.close()

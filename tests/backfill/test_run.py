@@ -7,7 +7,7 @@ from flowkeeper.backfill.cli import main
 
 from e2e.local import write_kubeconfig
 from tests.backfill.capture import CaptureReceiver, capturing
-from tests.backfill.listserver import Faults, ListServer, serving
+from tests.backfill.listserver import API_PATHS, Faults, ListServer, serving
 
 
 def object_requests(receiver):
@@ -337,3 +337,20 @@ def test_page_that_never_answers_times_out_and_is_retried(run):
     assert (
         receiver.summary_value("kube_backfill_retries_total", stage="list", reason="timeout") == 1
     )
+
+
+def test_every_request_is_a_list_of_a_collection_the_only_verb_the_role_grants(run):
+    # The backfill ClusterRole grants RBAC_VERBS (tests/chart/test_rbac.py): the backfill must
+    # need no other verb. A LIST is a GET of a collection path, without `watch`.
+    from flowkeeper.backfill.kinds import KINDS
+    from flowkeeper.backfill.lister import RBAC_VERBS
+
+    server = ListServer(counts=dict.fromkeys(API_PATHS, 12))
+    code, _ = run(server, "--page-size=10", "--max-retry-seconds=0")
+    assert code == 0
+    collections = {kind.list_path for kind in KINDS.values()}
+    assert server.requests
+    assert {r["path"] for r in server.requests} <= collections
+    assert not [r for r in server.requests if "watch" in r["params"]]
+    assert all("limit" in r["params"] for r in server.requests)
+    assert RBAC_VERBS == ("list",)

@@ -3,12 +3,13 @@
 import socket
 
 import pytest
-from flowkeeper.backfill.encoder import encode_batch, request_headers
+from flowkeeper.backfill.encoder import request_headers
 from flowkeeper.backfill.errors import DeliveryError
 from flowkeeper.backfill.metrics import RunMetrics
 from flowkeeper.backfill.sender import RemoteWriter
 
 from tests.backfill.capture import CaptureReceiver, capturing
+from tests.backfill.reference import encode_batch
 
 BODY = encode_batch([(("__name__", "kube_pod_labels"), ("pod", "p"))], 1_700_000_000_000)
 

@@ -2,7 +2,7 @@ import pytest
 from flowkeeper.backfill.allowlist import parse_allowlist
 from flowkeeper.backfill.kinds import KINDS
 from flowkeeper.backfill.objects import metadata_from
-from flowkeeper.backfill.series import SeriesLimits, kind_series_spec, object_series
+from flowkeeper.backfill.series import SeriesLimits, Tally, kind_series_spec, object_series
 
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 
@@ -18,9 +18,10 @@ def spec(kind="pods", labels="*=[*]", annotations="*=[*]", external=None, limits
     )
 
 
-def series_of(kind_spec, metadata):
-    """The series of `metadata`, given as the JSON the API sends (read as the lister does)."""
-    return object_series(kind_spec, metadata_from(metadata))
+def series_of(kind_spec, metadata, tally=None):
+    """The series of `metadata`, given as the JSON the API sends (read as the lister does);
+    what was dropped or altered goes into `tally`."""
+    return object_series(kind_spec, metadata_from(metadata), tally or Tally())
 
 
 POD = {
@@ -87,7 +88,8 @@ def test_identity_labels_are_kube_state_metrics_ones(kind):
 
 
 def test_pod_series_sorted_with_identity_and_external_labels():
-    built = series_of(spec(external={"cluster": "eu1"}), POD)
+    tally = Tally()
+    built = series_of(spec(external={"cluster": "eu1"}), POD, tally)
     assert built is not None
     assert built.labels == (
         ("__name__", "kube_pod_labels"),
@@ -106,8 +108,8 @@ def test_pod_series_sorted_with_identity_and_external_labels():
         ("pod", "web-1"),
         ("uid", "u-1"),
     )
-    assert built.empty_values_dropped == 2
-    assert built.last_applied_dropped == 1
+    assert tally.empty == 2
+    assert tally.last_applied == 1
 
 
 def test_job_is_named_job_name_never_job():
@@ -129,7 +131,8 @@ def test_deployment_has_no_uid():
 @pytest.mark.parametrize("key", [LAST_APPLIED, "flows.flowkeeper.dev/last-applied"])
 def test_last_applied_configuration_is_never_exported_even_when_allowlisted(key):
     pod = {**POD, "annotations": {**POD["annotations"], key: '{"big": true}'}}
-    built = series_of(spec(annotations=f"pods=[{key}]"), pod)
+    tally = Tally()
+    built = series_of(spec(annotations=f"pods=[{key}]"), pod, tally)
     assert built is not None
     assert built.annotations == (
         ("__name__", "kube_pod_annotations"),
@@ -137,15 +140,16 @@ def test_last_applied_configuration_is_never_exported_even_when_allowlisted(key)
         ("pod", "web-1"),
         ("uid", "u-1"),
     )
-    assert built.last_applied_dropped == 1
+    assert tally.last_applied == 1
 
 
 def test_default_annotation_allowlist_gives_no_annotations_series():
-    built = series_of(spec(annotations=""), POD)
+    tally = Tally()
+    built = series_of(spec(annotations=""), POD, tally)
     assert built is not None
     assert built.annotations is None
     assert built.series == (built.labels,)
-    assert built.last_applied_dropped == 0
+    assert tally.last_applied == 0
 
 
 def test_empty_labels_allowlist_for_a_kind_gives_no_labels_series():
@@ -169,14 +173,15 @@ def test_list_matching_nothing_gives_identity_only_series():
 def test_empty_values_take_part_in_conflict_naming_then_are_left_out():
     # KSM names "dup-key" and "dup.key" _conflict1 and _conflict2 (sorted keys); the
     # empty one is then absent, as Prometheus treats empty values.
-    built = series_of(spec(), {"name": "p", "labels": {"dup.key": "", "dup-key": "kept"}})
+    tally = Tally()
+    built = series_of(spec(), {"name": "p", "labels": {"dup.key": "", "dup-key": "kept"}}, tally)
     assert built is not None
     assert dict(built.labels) == {
         "__name__": "kube_pod_labels",
         "label_dup_key_conflict1": "kept",
         "pod": "p",
     }
-    assert built.empty_values_dropped == 1
+    assert tally.empty == 1
 
 
 def test_cluster_scoped_kind_has_no_namespace_label():
@@ -204,35 +209,42 @@ def test_upper_case_external_label_still_sorts_before_name():
 
 
 def test_object_without_name_is_skipped():
-    assert series_of(spec(), {"namespace": "x"}) is None
+    tally = Tally()
+    assert series_of(spec(), {"namespace": "x"}, tally) is None
+    assert tally.skipped == 1
 
 
 def test_long_values_are_cut_in_utf8_bytes_on_a_character_boundary():
     limits = SeriesLimits(max_value_bytes=10)
     labels = {"ascii": "a" * 11, "short": "fits", "euro": "€" * 4}  # € is 3 bytes
-    built = series_of(spec(limits=limits), {"name": "p", "labels": labels})
+    tally = Tally()
+    built = series_of(spec(limits=limits), {"name": "p", "labels": labels}, tally)
     assert built is not None
     values = dict(built.labels)
     assert values["label_ascii"] == "a" * 10
     assert values["label_short"] == "fits"
     assert values["label_euro"] == "€" * 3
-    assert built.truncated_values == 2
+    assert tally.truncated == 2
 
 
 def test_no_value_limit_with_zero():
+    tally = Tally()
     built = series_of(
-        spec(limits=SeriesLimits(max_value_bytes=0)), {"name": "p", "labels": {"a": "x" * 70000}}
+        spec(limits=SeriesLimits(max_value_bytes=0)),
+        {"name": "p", "labels": {"a": "x" * 70000}},
+        tally,
     )
     assert built is not None
     assert dict(built.labels)["label_a"] == "x" * 70000
-    assert built.truncated_values == 0
+    assert tally.truncated == 0
 
 
 def test_label_count_limit_keeps_identity_and_first_labels_in_sorted_order():
     limits = SeriesLimits(max_labels=6)
     labels = {f"k{i:02d}": "v" for i in range(10)}
     metadata = {"name": "p", "namespace": "n", "uid": "u", "labels": labels}
-    built = series_of(spec(limits=limits, external={"cluster": "c"}), metadata)
+    tally = Tally()
+    built = series_of(spec(limits=limits, external={"cluster": "c"}), metadata, tally)
     assert built is not None
     assert [name for name, _ in built.labels] == [
         "__name__",
@@ -242,16 +254,17 @@ def test_label_count_limit_keeps_identity_and_first_labels_in_sorted_order():
         "pod",
         "uid",
     ]
-    assert built.label_limited_series == 1  # the annotations series has room
+    assert tally.limited == 1  # the annotations series has room
 
 
 def test_lone_surrogates_become_replacement_characters():
     metadata = {"name": "p", "labels": {"bad": "a\ud800b", "key\udfff": "v"}}
-    built = series_of(spec(), metadata)
+    tally = Tally()
+    built = series_of(spec(), metadata, tally)
     assert built is not None
     assert dict(built.labels)["label_bad"] == "a\ufffdb"
     assert dict(built.labels)["label_key_"] == "v"
-    assert built.invalid_utf8_values == 1
+    assert tally.invalid == 1
     for name, value in built.labels:
         name.encode()
         value.encode()

@@ -1,36 +1,30 @@
 """SIGTERM on the real CLI (a subprocess, a real signal): stop listing, finish or abandon the
 batch in flight, send the run summary marked failed, exit 143, all within 10 s."""
 
-import os
 import signal
 import subprocess
-import sys
 import time
 
 import pytest
 
-from e2e.local import write_kubeconfig
+from e2e.local import free_port
 from tests.backfill.capture import CaptureReceiver, capturing
+from tests.backfill.clirun import cli_command
 from tests.backfill.listserver import Faults, ListServer, serving
 
 STOP_BUDGET = 10.0
 
 
 def start_cli(tmp_path, api_url, receiver_url, *extra):
-    kubeconfig = write_kubeconfig(tmp_path / "kubeconfig", api_url)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("KUBE", "FLOWKEEPER_"))}
-    command = [
-        sys.executable,
-        "-m",
-        "flowkeeper.backfill",
-        f"--kubeconfig={kubeconfig}",
+    command, env = cli_command(
+        tmp_path,
+        api_url,
         f"--remote-write-url={receiver_url}",
         "--resources=pods",
         "--page-size=10",
         "--batch-size=10",
         *extra,
-    ]
-    # cwd outside the repo: its `operator/` folder would shadow the standard library module.
+    )
     return subprocess.Popen(
         command, cwd=tmp_path, env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL
     )
@@ -44,11 +38,21 @@ def wait_for(condition, timeout=20.0):
 
 
 def terminate(process):
-    process.send_signal(signal.SIGTERM)
-    sent = time.monotonic()
+    return stop_with(process, signal.SIGTERM)
+
+
+def stop_with(process, *signals, gap=0.5):
+    """Send `signals` one after the other (`gap` apart while the process lives); the exit
+    code, the seconds from the first signal to the exit, and stderr."""
+    first = time.monotonic()
     try:
+        for index, signum in enumerate(signals):
+            if index:
+                time.sleep(gap)
+            if process.poll() is None:
+                process.send_signal(signum)
         code = process.wait(timeout=STOP_BUDGET + 5)
-        seconds = time.monotonic() - sent
+        seconds = time.monotonic() - first
     finally:
         if process.poll() is None:
             process.kill()
@@ -103,3 +107,75 @@ def test_sigterm_with_a_request_hanging_abandons_it_within_10s(tmp_path, where):
     values = summary(receiver)
     assert values["kube_backfill_success"] == 0.0
     assert "Traceback" not in err
+
+
+# SIGINT (Ctrl-C) and signal sequences (issue 16, item 1): a real signal to the real CLI.
+
+
+def closed_port_url(path="/api/v1/write"):
+    """A loopback URL nothing listens on: every connection is refused."""
+    return f"http://127.0.0.1:{free_port()}{path}"
+
+
+def test_sigint_against_an_unreachable_receiver_stops_the_run_with_130(tmp_path):
+    # The issue's case: SIGINT 3 s into a run whose receiver refuses every connection; the
+    # sender is inside its retry waits. Before: nothing logged, retries went on.
+    server = ListServer(counts={"pods": 30})
+    with serving(server) as api:
+        process = start_cli(tmp_path, api, closed_port_url(), "--max-retry-seconds=300")
+        time.sleep(3)
+        assert process.poll() is None
+        code, seconds, err = stop_with(process, signal.SIGINT)
+    assert code == 130
+    assert seconds < STOP_BUDGET
+    assert "SIGINT received: stopping" in err
+    assert "result=interrupted" in err
+    assert "Traceback" not in err
+    assert "KeyboardInterrupt" not in err
+
+
+@pytest.mark.parametrize(
+    "signals",
+    [
+        (signal.SIGINT, signal.SIGTERM),  # the issue's sequence: it never exited
+        (signal.SIGTERM, signal.SIGINT),
+        (signal.SIGINT, signal.SIGINT),
+        (signal.SIGTERM, signal.SIGTERM),
+    ],
+    ids=["int-term", "term-int", "int-int", "term-term"],
+)
+def test_no_signal_sequence_leaves_it_hanging(tmp_path, signals):
+    server = ListServer(counts={"pods": 30})
+    with serving(server) as api:
+        process = start_cli(tmp_path, api, closed_port_url(), "--max-retry-seconds=300")
+        time.sleep(2)
+        code, seconds, err = stop_with(process, *signals)
+    assert code == 128 + signals[0]
+    assert seconds < STOP_BUDGET
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_signal_during_api_retries_stops_at_once(tmp_path, signum):
+    # The API server's port is closed: the lister is inside its retry waits.
+    with capturing(CaptureReceiver()) as receiver:
+        process = start_cli(tmp_path, closed_port_url(""), receiver.url, "--max-retry-seconds=300")
+        time.sleep(2)
+        code, seconds, err = stop_with(process, signum)
+    assert code == 128 + signum
+    assert seconds < 3
+    assert f"{signal.Signals(signum).name} received: stopping" in err
+    assert "Traceback" not in err
+
+
+def test_second_signal_ends_the_process_at_once(tmp_path):
+    # The receiver holds the batch in flight for 60 s: the orderly stop would wait its 7 s
+    # grace; a second Ctrl-C does not wait for it.
+    server = ListServer(counts={"pods": 30})
+    with serving(server) as api, capturing(CaptureReceiver(script=[(204, {}, 60.0)])) as rx:
+        process = start_cli(tmp_path, api, rx.url, "--timeout=120")
+        wait_for(lambda: len(rx.requests) >= 1)
+        code, seconds, err = stop_with(process, signal.SIGINT, signal.SIGINT, gap=0.5)
+    assert code == 130
+    assert seconds < 3
+    assert "SIGINT received again: exiting now" in err

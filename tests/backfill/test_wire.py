@@ -2,10 +2,12 @@
 
 import math
 
-from flowkeeper.backfill.encoder import encode_samples, reference_write_request
+from flowkeeper.backfill.encoder import encode_samples
 from flowkeeper.backfill.wire import varint
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
+
+from tests.backfill.reference import reference_write_request
 
 # Any text protobuf accepts: every code point but the surrogates (not valid UTF-8).
 TEXT = st.text(st.characters(exclude_categories=("Cs",)), max_size=300)

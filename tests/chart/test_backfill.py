@@ -3,6 +3,7 @@
 import helm_python as helm
 import kubernetes_validate
 import pytest
+from flowkeeper.backfill.settings import parse_settings
 
 from tests.chart.helpers import of_kind, one, render, scenario_values
 
@@ -217,3 +218,41 @@ def test_shards_run_as_an_indexed_job_all_at_once(shards):
 def test_shards_out_of_range_are_refused_by_the_schema(shards):
     with pytest.raises(helm.HelmError, match="shards"):
         render(with_backfill(DRY_RUN, shards=shards))
+
+
+@pytest.mark.parametrize("labels", ["*=[*]", "pods=[app]", "*=[]", ""])
+def test_labels_allowlist_means_what_it_means_to_the_program(labels):
+    # One meaning (issue 16, item 3): the chart's value, as the arguments it renders, is
+    # what the same string is to the program; before, the chart read "" as `*=[*]`.
+    annotations = "pods=[note]"
+    values = with_backfill(
+        DRY_RUN, metricLabelsAllowlist=labels, metricAnnotationsAllowlist=annotations
+    )
+    from_chart = parse_settings(container(job_spec(values))["args"], {})
+    from_cli = parse_settings(
+        [
+            "--dry-run",
+            f"--metric-labels-allowlist={labels}",
+            f"--metric-annotations-allowlist={annotations}",
+        ],
+        {},
+    )
+    assert from_chart.labels_allowlist == from_cli.labels_allowlist
+    assert from_chart.annotations_allowlist == from_cli.annotations_allowlist
+
+
+def test_empty_labels_allowlist_exports_no_labels():
+    values = with_backfill(DRY_RUN, metricLabelsAllowlist="", metricAnnotationsAllowlist="pods=[a]")
+    settings = parse_settings(container(job_spec(values))["args"], {})
+    assert not settings.labels_allowlist.for_kind("pods").emits
+
+
+def test_default_labels_allowlist_is_every_label():
+    settings = parse_settings(container(job_spec(DRY_RUN))["args"], {})
+    assert settings.labels_allowlist.for_kind("pods").allow_all
+
+
+def test_allowlists_that_export_nothing_are_refused():
+    values = with_backfill(DRY_RUN, metricLabelsAllowlist="", metricAnnotationsAllowlist="")
+    with pytest.raises(helm.HelmRenderError, match="the backfill would export nothing"):
+        render(values)

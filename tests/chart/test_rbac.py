@@ -3,6 +3,7 @@
 import json
 
 import pytest
+from flowkeeper.backfill.lister import RBAC_VERBS
 
 from tests.chart.helpers import (
     CHART_DIR,
@@ -57,7 +58,8 @@ OPTIONAL_KINDS = {
     "storageclasses": "storage.k8s.io",
 }
 ALL_KINDS = DEFAULT_KINDS | OPTIONAL_KINDS
-READ = ("get", "list", "watch")
+# What the backfill's requests need (tests/backfill/test_run.py checks it makes only LISTs).
+READ = RBAC_VERBS
 BACKFILL_ON = {"backfill": {"enabled": True, "dryRun": True}}
 
 

@@ -22,6 +22,7 @@ import jsonschema
 import kubernetes_validate
 import pytest
 import yaml
+from flowkeeper.operator.model.config import check_config
 from flowkeeper.operator.model.errors import SpecError
 from flowkeeper.operator.model.spec import check_name, parse_spec
 
@@ -161,10 +162,10 @@ def admit(obj: dict[str, Any]) -> tuple[set[str], list[str]]:
 
 
 def operator_check(obj: dict[str, Any]) -> str | None:
-    """The field parse_spec/check_name refuse, or None."""
+    """The field parse_spec/check_name/check_config refuse, or None (as the operator does)."""
     try:
         check_name(obj["metadata"]["name"])
-        parse_spec(obj["spec"])
+        check_config(parse_spec(obj["spec"]))
     except SpecError as error:
         return error.field
     return None
@@ -333,7 +334,7 @@ def test_unknown_fields_are_kept_only_where_free_form():
     kept = [
         path for path, node in walk(schema()) if node.get("x-kubernetes-preserve-unknown-fields")
     ]
-    assert kept == ["spec.affinity", "spec.config"]
+    assert kept == ["spec.listeners[items].config", "spec.affinity", "spec.config"]
 
 
 def test_name_fits_the_children():
@@ -371,6 +372,8 @@ def test_cel_rules_exist():
         ("spec.listeners", "self.all(l, self.exists_one(m, m.port == l.port))"),
         ("spec.listeners[].name", "self.matches('[a-z]')"),
         ("spec.listeners[].name", "self != 'metrics'"),
+        ("spec.nats.tls", "(self.certKey == '') == (self.keyKey == '')"),
+        ("spec.nats.tls", "self.caKey != '' || self.certKey != ''"),
         (
             "spec.service",
             "!has(self.loadBalancerIP) || self.loadBalancerIP == '' || self.type == 'LoadBalancer'",
@@ -409,7 +412,16 @@ def test_defaults_fill_an_empty_spec():
         **minimal["spec"],
         "imagePullPolicy": "IfNotPresent",
         "metrics": {"enabled": True, "port": 50046},
-        "nats": {"url": "nats://nats:4222", "subject": "flows"},
+        "nats": {
+            "url": "nats://nats:4222",
+            "subject": "flows",
+            "stream": {
+                "name": "events",
+                "subjects": [],
+                "maxBytes": 10737418240,
+                "replicas": 1,
+            },
+        },
         "service": {"type": "LoadBalancer", "externalTrafficPolicy": "Local"},
         "hostNetwork": False,
     }
@@ -449,7 +461,7 @@ def test_reference_page_lists_every_field():
         and not path.endswith("]")
         and "[additionalProperties]" not in path
     ]
-    assert len(fields) == 54
+    assert len(fields) == 66
     assert [path for path in fields if f"| `{path}` |" not in text] == []
 
 

@@ -54,7 +54,7 @@ FULL = {
     },
     "priorityClassName": "system-node-critical",
     "resources": {"requests": {"cpu": "100m"}, "limits": {"memory": "256Mi"}},
-    "config": {"workers": 2},
+    "config": {"batch_size": 200},
 }
 LABELS = {
     "app.kubernetes.io/name": "flow-collector",
@@ -124,14 +124,16 @@ def test_minimal_configmap():
                 "config.json": "{\n"
                 '  "listeners": [\n'
                 "    {\n"
-                '      "name": "netflow",\n'
-                '      "port": 2055,\n'
-                '      "protocol": "netflow"\n'
+                '      "listen_addr": "0.0.0.0:2055",\n'
+                '      "protocol": "netflow",\n'
+                '      "subject": "flows.raw.netflow"\n'
                 "    }\n"
                 "  ],\n"
-                '  "metrics_addr": ":50046",\n'
+                '  "metrics_addr": "0.0.0.0:50046",\n'
                 '  "nats_url": "nats://nats:4222",\n'
-                '  "subject": "flows"\n'
+                '  "stream_max_bytes": 10737418240,\n'
+                '  "stream_name": "events",\n'
+                '  "stream_replicas": 1\n'
                 "}\n"
             },
         }
@@ -221,21 +223,26 @@ def test_full_configmap_holds_the_whole_config():
         "config.json": render_config(
             {
                 "listeners": [
-                    {"name": "netflow", "protocol": "netflow", "port": 2055},
-                    {"name": "syslog-nf", "protocol": "netflow", "port": 514},
-                    {"name": "sflow", "protocol": "sflow", "port": 6343},
+                    {
+                        "protocol": "netflow",
+                        "listen_addr": "0.0.0.0:2055",
+                        "subject": "f.raw.netflow",
+                    },
+                    {
+                        "protocol": "netflow",
+                        "listen_addr": "0.0.0.0:514",
+                        "subject": "f.raw.netflow",
+                    },
+                    {"protocol": "sflow", "listen_addr": "0.0.0.0:6343", "subject": "f.raw.sflow"},
                 ],
                 "nats_url": "nats://nats:4222",
-                "subject": "f",
+                "stream_name": "events",
+                "stream_max_bytes": 10737418240,
+                "stream_replicas": 1,
                 "nats_creds_file": "/var/run/secrets/flowkeeper/nats/nats.creds",
-                "metrics_addr": ":9100",
-                "template_store": {
-                    "kv_bucket": "tpl",
-                    "kv_history": 2,
-                    "kv_ttl_secs": 0,
-                    "nats_url": "nats://nats:4222",
-                },
-                "workers": 2,
+                "metrics_addr": "0.0.0.0:9100",
+                "template_store": {"kv_bucket": "tpl", "kv_history": 2, "kv_ttl_secs": 0},
+                "batch_size": 200,
             }
         )
     }
@@ -440,7 +447,7 @@ def test_privileged_metrics_port_counts():
 
 def test_config_change_changes_pod_template_hash():
     before = children(MINIMAL).daemonset["spec"]["template"]["metadata"]["annotations"]
-    after = children({**MINIMAL, "config": {"workers": 8}}).daemonset["spec"]["template"][
+    after = children({**MINIMAL, "config": {"batch_size": 800}}).daemonset["spec"]["template"][
         "metadata"
     ]["annotations"]
     assert before[CONFIG_HASH_ANNOTATION] != after[CONFIG_HASH_ANNOTATION]

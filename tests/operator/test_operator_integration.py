@@ -125,7 +125,7 @@ async def test_spec_change_rolls_the_pods(api, k8s, operator):
     new = await children_of(api, "netflow", "core")
     assert new["configmap"] is not None
     assert old["configmap"] is not None
-    assert '"subject": "flows.new"' in new["configmap"]["data"]["config.json"]
+    assert '"subject": "flows.new.raw.netflow"' in new["configmap"]["data"]["config.json"]
     assert new["daemonset"] is not None
     assert old["daemonset"] is not None
     old_hash = old["daemonset"]["spec"]["template"]["metadata"]["annotations"][

@@ -134,8 +134,8 @@ CASES: dict[str, tuple[Callable[[dict[str, Any]], None], dict[str, Any], Callabl
     ),
     "config-key": (
         lambda spec: None,
-        {"config": {"workers": None}},
-        lambda kids: "workers" in config(kids),
+        {"config": {"batch_size": None}},
+        lambda kids: "batch_size" in config(kids),
     ),
     "metrics": (
         lambda spec: None,

@@ -27,9 +27,21 @@ def test_minimal_spec_gets_every_default():
     assert parse_spec(MINIMAL) == {
         "image": "collector:1",
         "imagePullPolicy": "IfNotPresent",
-        "listeners": [{"name": "netflow", "protocol": "netflow", "port": 2055}],
+        "listeners": [
+            {
+                "name": "netflow",
+                "protocol": "netflow",
+                "port": 2055,
+                "subject": "flows.raw.netflow",
+                "config": {},
+            }
+        ],
         "metrics": {"enabled": True, "port": 50046},
-        "nats": {"url": "nats://nats:4222", "subject": "flows"},
+        "nats": {
+            "url": "nats://nats:4222",
+            "subject": "flows",
+            "stream": {"name": "events", "subjects": [], "maxBytes": 10737418240, "replicas": 1},
+        },
         "service": {
             "type": "LoadBalancer",
             "externalTrafficPolicy": "Local",
@@ -49,9 +61,24 @@ def test_minimal_spec_gets_every_default():
 def test_full_spec_is_kept():
     spec = with_(
         imagePullPolicy="Always",
-        listeners=listeners(("netflow", "netflow", 2055), ("sflow", "sflow", 6343)),
+        listeners=[
+            {
+                "name": "netflow",
+                "protocol": "netflow",
+                "port": 2055,
+                "subject": "nf",
+                "config": {"max_templates": 10},
+            },
+            {"name": "sflow", "protocol": "sflow", "port": 6343, "subject": "s", "config": {}},
+        ],
         metrics={"enabled": False, "port": 9100},
-        nats={"url": "tls://n:4222", "subject": "a.b", "credsSecretRef": {"name": "s", "key": "k"}},
+        nats={
+            "url": "tls://n:4222",
+            "subject": "a.b",
+            "stream": {"name": "S", "subjects": ["a.>", "b.*.c"], "maxBytes": -1, "replicas": 5},
+            "credsSecretRef": {"name": "s", "key": "k"},
+            "tls": {"secretName": "t", "caKey": "", "certKey": "c", "keyKey": "k"},
+        },
         templateStore={
             "kvBucket": "t",
             "kvHistory": 64,
@@ -65,7 +92,7 @@ def test_full_spec_is_kept():
         priorityClassName="high",
         resources={"limits": {"cpu": 1, "memory": "1Gi"}},
         hostNetwork=True,
-        config={"workers": 2},
+        config={"batch_size": 2},
     )
     expected = {**spec, "service": {**spec["service"], "loadBalancerIP": ""}}
     assert parse_spec(spec) == expected
@@ -292,8 +319,85 @@ BAD = [
     ("hostNetwork", {"hostNetwork": "true"}, "spec.hostNetwork must be true or false, got 'true'"),
     (
         "reserved config key",
-        {"config": {"workers": 1, "subject": "x"}},
-        "spec.config.subject is set by the operator from the typed spec fields, set those instead",
+        {"config": {"batch_size": 1, "stream_name": "x"}},
+        "spec.config.stream_name is set by the operator from the typed spec fields, set those"
+        " instead",
+    ),
+    (
+        "reserved listener config key",
+        {"listeners": [{**MINIMAL["listeners"][0], "config": {"listen_addr": "0.0.0.0:1"}}]},
+        "spec.listeners[0].config.listen_addr is set by the operator from the typed spec fields,"
+        " set those instead",
+    ),
+    (
+        "listener config not an object",
+        {"listeners": [{**MINIMAL["listeners"][0], "config": []}]},
+        "spec.listeners[0].config must be an object, got []",
+    ),
+    (
+        "listener subject wildcard",
+        {"listeners": [{**MINIMAL["listeners"][0], "subject": "flows.>"}]},
+        "spec.listeners[0].subject must be dot-separated tokens without spaces or wildcards,"
+        " got 'flows.>'",
+    ),
+    (
+        "stream name dot",
+        {"nats": {"url": "nats://n:4222", "stream": {"name": "a.b"}}},
+        "spec.nats.stream.name must be a NATS stream name: 1-255 bytes without whitespace, '.',"
+        " '*', '>', '/' or '\\', got 'a.b'",
+    ),
+    (
+        "stream name too many bytes",
+        {"nats": {"url": "nats://n:4222", "stream": {"name": "é" * 128}}},
+        "spec.nats.stream.name must be a NATS stream name: 1-255 bytes without whitespace, '.',"
+        " '*', '>', '/' or '\\', got '" + "é" * 128 + "'",
+    ),
+    (
+        "stream replicas",
+        {"nats": {"url": "nats://n:4222", "stream": {"replicas": 6}}},
+        "spec.nats.stream.replicas must be between 1 and 5, got 6",
+    ),
+    (
+        "stream maxBytes",
+        {"nats": {"url": "nats://n:4222", "stream": {"maxBytes": -2}}},
+        "spec.nats.stream.maxBytes must be between -1 and 9223372036854775807, got -2",
+    ),
+    (
+        "stream subject",
+        {"nats": {"url": "nats://n:4222", "stream": {"subjects": ["a.>.b"]}}},
+        "spec.nats.stream.subjects[0] must be dot-separated tokens without spaces, '*' only as a"
+        " whole token and '>' only as the whole last token, got 'a.>.b'",
+    ),
+    (
+        "stream unknown field",
+        {"nats": {"url": "nats://n:4222", "stream": {"max_bytes": 1}}},
+        "spec.nats.stream.max_bytes is not a known field of spec.nats.stream",
+    ),
+    (
+        "tls without secret",
+        {"nats": {"url": "nats://n:4222", "tls": {}}},
+        "spec.nats.tls.secretName is required",
+    ),
+    (
+        "tls cert without key",
+        {"nats": {"url": "nats://n:4222", "tls": {"secretName": "t", "keyKey": ""}}},
+        "spec.nats.tls.keyKey must be set together with certKey (both empty: no client"
+        " certificate)",
+    ),
+    (
+        "tls nothing to use",
+        {
+            "nats": {
+                "url": "nats://n:4222",
+                "tls": {"secretName": "t", "caKey": "", "certKey": "", "keyKey": ""},
+            }
+        },
+        "spec.nats.tls.caKey must be set when certKey and keyKey are empty",
+    ),
+    (
+        "tls key name",
+        {"nats": {"url": "nats://n:4222", "tls": {"secretName": "t", "caKey": "ca/crt"}}},
+        "spec.nats.tls.caKey must be letters, digits, '-', '_' or '.', got 'ca/crt'",
     ),
     ("unknown field", {"listener": []}, "spec.listener is not a known field of spec"),
     (

@@ -211,3 +211,46 @@ def test_refusal_names_its_cause_in_every_condition(reason):
 )
 def test_service_addresses(service, expected):
     assert status.service_addresses(service) == expected
+
+
+def unknown_status(fields, previous=None, now=T0):
+    return status.build_status(
+        generation=5,
+        config_hash="h1",
+        daemonset=daemonset(),
+        addresses=[],
+        previous=previous or {},
+        now=now,
+        unknown_config=fields,
+    )
+
+
+def test_unknown_config_keys_add_a_condition_only_once_seen():
+    assert "UnknownConfigKeys" not in conditions(unknown_status([]))
+    seen = unknown_status(["spec.config.chanel_size"])
+    [unknown] = [c for c in seen["conditions"] if c["type"] == "UnknownConfigKeys"]
+    assert (unknown["status"], unknown["reason"], unknown["lastTransitionTime"]) == (
+        "True",
+        "UnknownConfigKeys",
+        T0,
+    )
+    assert unknown["message"].startswith("spec.config.chanel_size: not a setting of")
+    assert status.newly_unknown(seen, {}) == unknown["message"]
+    assert status.newly_unknown(seen, seen) is None  # one Event per change, not per reconcile
+    # A rollout update that did not look at the spec keeps the condition as it was.
+    kept = unknown_status(None, previous=seen, now=T1)
+    assert [c for c in kept["conditions"] if c["type"] == "UnknownConfigKeys"] == [unknown]
+    # Fixed: it turns False, and stays listed.
+    fixed = unknown_status([], previous=seen, now=T1)
+    assert conditions(fixed)["UnknownConfigKeys"] == ("False", "AllKeysKnown")
+    assert status.newly_unknown(fixed, seen) is None
+
+
+def test_invalid_config_is_a_refusal():
+    refused = status.refused_status(
+        generation=6, reason="InvalidConfig", message="spec.config.x: expected", previous={}, now=T1
+    )
+    assert conditions(refused)["Ready"] == ("False", "InvalidConfig")
+    progressing = next(c for c in refused["conditions"] if c["type"] == "Progressing")
+    assert progressing["message"] == "the spec is not applied until it is fixed"
+    assert "InvalidConfig" in status.REFUSALS

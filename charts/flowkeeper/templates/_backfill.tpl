@@ -11,8 +11,13 @@ Arguments of flowkeeper-backfill, built from .Values.backfill.
 {{- with $b.kinds }}
 - {{ printf "--resources=%s" (join "," .) | quote }}
 {{- end }}
-{{- with $b.metricLabelsAllowlist }}
-- {{ printf "--metric-labels-allowlist=%s" . | quote }}
+{{- /* "" means no labels, as in the program (passed as such); the program's default is not
+repeated. */}}
+{{- if not (or $b.metricLabelsAllowlist $b.metricAnnotationsAllowlist) }}
+{{- fail "backfill.metricLabelsAllowlist and backfill.metricAnnotationsAllowlist are both empty: the backfill would export nothing (the labels default is \"*=[*]\")" }}
+{{- end }}
+{{- if ne $b.metricLabelsAllowlist "*=[*]" }}
+- {{ printf "--metric-labels-allowlist=%s" $b.metricLabelsAllowlist | quote }}
 {{- end }}
 {{- with $b.metricAnnotationsAllowlist }}
 - {{ printf "--metric-annotations-allowlist=%s" . | quote }}
