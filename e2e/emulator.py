@@ -29,7 +29,8 @@ async def serve(
 
     A kubeconfig pointing at it is written to ``kubeconfig`` (or a temporary file) and kept in
     ``emulator.kubeconfig``; set $KUBECONFIG to it before starting clients. ``options`` go to
-    ``Emulator`` (``gc_delay``, ``lb_cleanup_delay``).
+    ``Emulator`` (``gc_delay``, ``lb_cleanup_delay``, ``crd_files``: the CRDs installed at
+    start, crds/flowcollector.yaml by default, ``()`` for none).
     """
     with tempfile.TemporaryDirectory(prefix="flowkeeper-emulator-") as scratch:
         async with Emulator(**options) as emulator, kmock.Server(emulator, port=port) as server:

@@ -5,17 +5,25 @@ import contextlib
 import copy
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
-from e2e.apiserver import admission, objects, services
+from e2e.apiserver import admission, crds, listtypes, objects, services
 from e2e.apiserver.controllers import CLOUD_AGENT, GC_AGENT, Controllers
 from e2e.apiserver.errors import ApiError, already_exists, conflict, invalid, not_found
-from e2e.apiserver.resources import Resource
+from e2e.apiserver.managedfields import FieldManager, manager_of, working_copy
+from e2e.apiserver.resources import BY_PATH, Resource
 from e2e.apiserver.store import Key, Store
 
 
 class Api:
-    def __init__(self, *, gc_delay: float = 2.0, lb_cleanup_delay: float = 2.0) -> None:
+    def __init__(
+        self,
+        *,
+        gc_delay: float = 2.0,
+        lb_cleanup_delay: float = 2.0,
+        crd_files: tuple[Path, ...] = crds.DEFAULT_CRDS,
+    ) -> None:
         self.store = Store()
         self.allocator = services.Allocator()
         self.gc_delay = gc_delay
@@ -24,6 +32,8 @@ class Api:
         self.owner_reference_rules: list[admission.Rule] | None = None
         self.exempt_agents: tuple[str, ...] = ()
         self.controllers = Controllers(self)
+        self.crds = crds.Registry()  # what CRDs make served, and their schemas
+        crds.preinstall(self, crd_files)
 
     # -- writes -------------------------------------------------------------------------------
 
@@ -35,6 +45,7 @@ class Api:
         agent: str = "",
         *,
         dry_run: bool = False,
+        field_manager: FieldManager | None = None,
     ) -> dict[str, Any]:
         if not isinstance(body, dict):
             raise ApiError(400, "the body of the request must be a JSON object")
@@ -74,6 +85,7 @@ class Api:
         metadata.update(uid=str(uuid.uuid4()), creationTimestamp=objects.now())
         if resource.has_generation:
             metadata["generation"] = 1
+        self._record(resource, None, new, field_manager or FieldManager(manager_of(None, agent)))
         if dry_run:
             return new  # what would be stored, without a resourceVersion
         metadata["resourceVersion"] = self.store.bump()
@@ -89,6 +101,7 @@ class Api:
         subresource: str = "",
         agent: str = "",
         dry_run: bool = False,
+        field_manager: FieldManager | None = None,
     ) -> dict[str, Any]:
         """Patch or update: ``change`` builds the new object from a copy of the stored one.
 
@@ -97,7 +110,7 @@ class Api:
         old = self.store.get(key)
         if old is None:
             raise not_found(resource.qualified, name)
-        new = change(copy.deepcopy(old))
+        new = change(working_copy(old))
         if not isinstance(new, dict):
             raise ApiError(400, "the object must be a JSON object")
         new = objects.only_what_the_endpoint_writes(resource, old, new, subresource)
@@ -109,6 +122,8 @@ class Api:
         self._admit(resource, old, new, agent, dry_run=dry_run)
         if "generation" in old["metadata"] and objects.essence(new) != objects.essence(old):
             new["metadata"]["generation"] = int(old["metadata"]["generation"]) + 1
+        writer = field_manager or FieldManager(manager_of(None, agent), subresource)
+        self._record(resource, old, new, writer)
         if new == old:
             return old  # nothing changed: no new resourceVersion, no event
         if dry_run:
@@ -146,6 +161,8 @@ class Api:
             for inner in [k for k in self.store.objects if k[0].namespaced and k[1] == name]:
                 with contextlib.suppress(ApiError):
                     self.delete(inner, agent="namespace-controller")
+        if crds.is_crd(resource):
+            return crds.start_deletion(self, key, old)  # its finalizer, then its resources
         if not old["metadata"].get("finalizers"):
             gone = copy.deepcopy(old)
             gone["metadata"]["resourceVersion"] = self.store.bump()
@@ -161,6 +178,25 @@ class Api:
         self.store.put(key, new, old)
         self._after_write(resource, key, old, new)
         return new
+
+    # -- field management ---------------------------------------------------------------------
+
+    def schema(self, resource: Resource) -> listtypes.Schema:
+        """What server-side apply merges by (a custom resource's from its stored CRD)."""
+        if listtypes.is_built_in(resource):
+            return listtypes.of_resource(resource)
+        crds = BY_PATH["apiextensions.k8s.io", "v1", "customresourcedefinitions"]
+        return listtypes.of_resource(resource, self.store.items(crds, None))
+
+    def _record(
+        self,
+        resource: Resource,
+        old: dict[str, Any] | None,
+        new: dict[str, Any],
+        writer: FieldManager,
+    ) -> None:
+        built_in = listtypes.is_built_in(resource)
+        writer.record(self.schema(resource), old, new, built_in=built_in)
 
     # -- checks -------------------------------------------------------------------------------
 
@@ -186,7 +222,11 @@ class Api:
     def _check(
         self, resource: Resource, old: dict[str, Any] | None, new: dict[str, Any], agent: str
     ) -> None:
-        causes = objects.normalise(resource, old, new, self.allocator)
+        # Custom resources against their CRD (crds.py), and CRDs themselves.
+        causes: list[tuple[str, str] | tuple[str, str, str]] = [
+            *self.crds.admit(resource, old, new)
+        ]
+        causes += objects.normalise(resource, old, new, self.allocator)
         causes += admission.validate(resource, old, new)
         if causes:
             raise admission_error(resource, new["metadata"].get("name", ""), causes)
@@ -200,16 +240,24 @@ class Api:
         if key[0].kind == "Service":
             self.allocator.release(last)
         self.controllers.removed(last)
+        if crds.is_crd(key[0]):
+            crds.removed(self, last)
+        elif key[0].custom:
+            crds.instance_removed(self, key[0])
 
     def _after_write(
         self, resource: Resource, key: Key, old: dict[str, Any] | None, new: dict[str, Any]
     ) -> None:
         self.controllers.written(resource, key, old, new)
+        if crds.is_crd(resource):
+            crds.written(self, key, new)
 
     def close(self) -> None:
         self.controllers.close()
         self.store.close()
 
 
-def admission_error(resource: Resource, name: str, causes: list[tuple[str, str]]) -> ApiError:
+def admission_error(
+    resource: Resource, name: str, causes: "list[tuple[str, str] | tuple[str, str, str]]"
+) -> ApiError:
     return invalid(resource.kind, resource.qualified, name, causes)

@@ -76,11 +76,31 @@ def conflict(qualified: str, name: str) -> ApiError:
     )
 
 
-def invalid(kind: str, qualified: str, name: str, causes: list[tuple[str, str]]) -> ApiError:
-    """422 with one cause per (field, message), worded as kube-apiserver words them."""
+_CAUSE_TYPES = (
+    ("Required value", "FieldValueRequired"),
+    ("Duplicate value", "FieldValueDuplicate"),
+    ("Unsupported value", "FieldValueNotSupported"),
+    ("Forbidden", "FieldValueForbidden"),
+    ("Too long", "FieldValueTooLong"),
+    ("Too many", "FieldValueTooMany"),
+)
+
+
+def cause_type(body: str) -> str:
+    """The field.ErrorType a message body starts with (``Required value`` ...)."""
+    return next((kind for text, kind in _CAUSE_TYPES if body.startswith(text)), "FieldValueInvalid")
+
+
+def invalid(
+    kind: str, qualified: str, name: str, causes: "list[tuple[str, str] | tuple[str, str, str]]"
+) -> ApiError:
+    """422 with one cause per (field, message) or (field, type, message), worded as
+    kube-apiserver words them: the Status message joins ``<field>: <message>``; each cause
+    holds the field, the message without it (field.Error.ErrorBody) and the error type."""
     group = qualified.split(".", 1)[1] if "." in qualified else ""
     shown = f"{kind}.{group}" if group else kind
-    text = ", ".join(f"{field}: {message}" for field, message in causes)
+    typed = [(c[0], c[1], c[2]) if len(c) == 3 else (c[0], cause_type(c[1]), c[1]) for c in causes]
+    text = ", ".join(f"{field}: {message}" for field, _, message in typed)
     prefix = "[" if len(causes) > 1 else ""
     suffix = "]" if len(causes) > 1 else ""
     return ApiError(
@@ -91,8 +111,8 @@ def invalid(kind: str, qualified: str, name: str, causes: list[tuple[str, str]])
             "group": group,
             "kind": kind,
             "causes": [
-                {"reason": "FieldValueInvalid", "message": f"{field}: {message}", "field": field}
-                for field, message in causes
+                {"reason": reason, "message": message, "field": field}
+                for field, reason, message in typed
             ],
         },
     )

@@ -9,12 +9,11 @@ import jsonpatch
 
 from e2e.apiserver import defaults, normalize, services, strategic
 from e2e.apiserver.errors import ApiError
-from e2e.apiserver.resources import CUSTOM_GROUPS, Resource
+from e2e.apiserver.resources import Resource
 
 JSON_PATCH = "application/json-patch+json"
 MERGE_PATCH = "application/merge-patch+json"
 STRATEGIC_PATCH = "application/strategic-merge-patch+json"
-APPLY_PATCH = "application/apply-patch+yaml"
 # Fields of metadata only the server sets; a write cannot change them.
 SERVER_METADATA = (
     "uid",
@@ -48,8 +47,6 @@ def apply_patch(
     resource: Resource, old: dict[str, Any], body: Any, content_type: str
 ) -> dict[str, Any]:
     kind = content_type.split(";", 1)[0].strip().lower()
-    if kind == APPLY_PATCH:
-        raise ApiError(415, "server-side apply is not supported by the emulator")
     if kind == JSON_PATCH or isinstance(body, list):
         if not isinstance(body, list):
             raise ApiError(400, "a JSON patch must be a list of operations")
@@ -66,7 +63,7 @@ def apply_patch(
         raise ApiError(400, "a merge patch must be a JSON object")
     if kind == MERGE_PATCH:
         return dict(merge_patch(old, body))
-    if resource.group in CUSTOM_GROUPS:
+    if resource.custom:
         raise ApiError(
             415,
             "the body of the request was in an unknown format - accepted media types include:"
@@ -128,7 +125,7 @@ def normalise(
     Returns the validation causes of refused quantities (422).
     """
     new["metadata"] = normalize.prune_metadata(new.get("metadata") or {})
-    if resource.group in CUSTOM_GROUPS:
+    if resource.custom:
         return []
     pruned = normalize.prune_top(new)
     new.clear()

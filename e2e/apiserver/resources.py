@@ -12,13 +12,31 @@ class Resource(NamedTuple):
     namespaced: bool
     subresources: tuple[str, ...]
 
+    # A resource is its group/version/plural: a CRD update that changes its scope, kind or
+    # subresources still names the same objects.
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Resource):
+            return NotImplemented
+        return (self.group, self.version, self.plural) == (other.group, other.version, other.plural)
+
+    def __ne__(self, other: object) -> bool:
+        return not self == other
+
+    def __hash__(self) -> int:
+        return hash((self.group, self.version, self.plural))
+
     @property
     def api_version(self) -> str:
         return f"{self.group}/{self.version}" if self.group else self.version
 
     @property
     def has_generation(self) -> bool:
-        return self.kind in GENERATION_KINDS or self.group in CUSTOM_GROUPS
+        return self.kind in GENERATION_KINDS or self.custom
+
+    @property
+    def custom(self) -> bool:
+        """A custom resource (served for a CRD): any group kube-apiserver does not build in."""
+        return self.group not in BUILTIN_GROUPS
 
     @property
     def qualified(self) -> str:
@@ -55,8 +73,13 @@ RESOURCES: Mapping[str, tuple[str, bool, tuple[str, ...]]] = {
     "flows.flowkeeper.dev/v1alpha1/flowcollectors": ("FlowCollector", True, ("status",)),
 }
 SHORT_NAMES = {"flowcollectors": ["fc"], "configmaps": ["cm"], "services": ["svc"]}
-# Custom resources are stored as sent (no omitempty, no built-in defaults), as for CRDs.
+# Custom resources are stored as sent (no omitempty, no built-in defaults), as for CRDs;
+# their schema, defaults and rules come from their CRD (crds.py).
 CUSTOM_GROUPS = frozenset({"flows.flowkeeper.dev"})
+BUILTIN_GROUPS = (
+    frozenset(key.rsplit("/", 2)[0] if key.count("/") == 2 else "" for key in RESOURCES)
+    - CUSTOM_GROUPS
+)
 # Kinds whose registry strategy counts spec changes in metadata.generation (custom resources
 # too); Services, ConfigMaps, Namespaces, Leases... have no generation on a real server.
 GENERATION_KINDS = frozenset(

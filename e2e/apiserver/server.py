@@ -12,11 +12,12 @@ import aiohttp.web
 import attrs
 import kmock
 
-from e2e.apiserver import paths, resources, selectors, views
+from e2e.apiserver import apply, context, crds, openapi, paths, selectors, views
 from e2e.apiserver.admission import Rule
 from e2e.apiserver.api import Api
 from e2e.apiserver.errors import ApiError, not_found
 from e2e.apiserver.faults import Call, Fault, Faults
+from e2e.apiserver.managedfields import FieldManager, manager_of
 from e2e.apiserver.objects import apply_patch
 from e2e.apiserver.resources import BY_PATH, SHORT_NAMES
 from e2e.apiserver.store import Key
@@ -45,14 +46,22 @@ class Emulator(kmock.KubernetesScaffold):
     # a deleted LoadBalancer Service.
     gc_delay: float = attrs.field(default=2.0, on_setattr=_to_api)
     lb_cleanup_delay: float = attrs.field(default=2.0, on_setattr=_to_api)
+    # CRD manifests installed at start (crds/flowcollector.yaml); () starts with none, as a
+    # fresh cluster does (e.g. for `helm install` or `kubectl apply -f crds/` to create it).
+    crd_files: tuple[Path, ...] = crds.DEFAULT_CRDS
     api: Api = attrs.field(init=False)
     faults: Faults = attrs.field(factory=Faults, init=False)
     _log: list[tuple[str, str, str]] = attrs.field(factory=list, init=False)  # agent, verb, what
+    _custom_paths: set[str] = attrs.field(factory=set, init=False)  # discovery entries of CRDs
 
     def __attrs_post_init__(self) -> None:
         super().__attrs_post_init__()
-        self.api = Api(gc_delay=self.gc_delay, lb_cleanup_delay=self.lb_cleanup_delay)
+        self.api = Api(
+            gc_delay=self.gc_delay, lb_cleanup_delay=self.lb_cleanup_delay, crd_files=self.crd_files
+        )
         for resource in BY_PATH.values():
+            if resource.custom:
+                continue  # served while a CRD defines it (below)
             self.resources[f"{resource.api_version}/{resource.plural}"] = kmock.ResourceInfo(
                 kind=resource.kind,
                 singular=resource.kind.lower(),
@@ -61,6 +70,26 @@ class Emulator(kmock.KubernetesScaffold):
                 shortnames=SHORT_NAMES.get(resource.plural, []),
                 subresources=resource.subresources,
             )
+        self.api.crds.on_change.append(self._discover_custom)
+        self._discover_custom()
+
+    def _discover_custom(self) -> None:
+        """Discovery lists the custom resources the CRDs in force serve."""
+        for path in self._custom_paths:
+            del self.resources[path]
+        self._custom_paths = set()
+        for served in self.api.crds.served.values():
+            resource = served.resource
+            self.resources[f"{resource.api_version}/{resource.plural}"] = kmock.ResourceInfo(
+                kind=resource.kind,
+                singular=served.singular,
+                namespaced=resource.namespaced,
+                verbs=VERBS,
+                shortnames=list(served.short_names),
+                categories=list(served.categories),
+                subresources=resource.subresources,
+            )
+            self._custom_paths.add(f"{resource.api_version}/{resource.plural}")
 
     async def __aexit__(self, *exc: Any) -> None:
         self.api.close()
@@ -118,14 +147,28 @@ class Emulator(kmock.KubernetesScaffold):
         # kmock matches each request against every earlier one, which grows quadratically
         # (0.1 s per request after a few hundred); the log above keeps what tests count.
         del self._requests[:-1]
+        if request.url.path.startswith("/openapi/"):
+            return openapi.serve(self.api.crds, request)
         if request.resource is None or not request.resource.plural:
             return await super()._handle(request)
+        params = request.params
+        method = str(request.method.value).upper()
+        asked = context.RequestContext(
+            verb=_verb(method, bool(request.name), False),
+            field_validation=params.get("fieldValidation") or "Warn",
+        )
+        token = context.CURRENT.set(asked)
         try:
-            return await self._serve(request)
+            response = await self._serve(request)
         except ApiError as error:
-            return aiohttp.web.json_response(
+            response = aiohttp.web.json_response(
                 error.status(), status=error.code, headers=error.headers
             )
+        finally:
+            context.CURRENT.reset(token)
+        for warning in asked.warnings:
+            response.headers.add("Warning", context.warning_header(warning))
+        return response
 
     async def _serve(self, request: kmock.Request) -> aiohttp.web.StreamResponse:
         assert request.resource is not None
@@ -148,7 +191,7 @@ class Emulator(kmock.KubernetesScaffold):
                 request.data,
             )
         )
-        resource = resources.lookup(
+        resource = self.api.crds.lookup(
             str(request.resource.group), str(request.resource.version), str(request.resource.plural)
         )
         if resource is None or (namespace and not resource.namespaced):
@@ -159,6 +202,7 @@ class Emulator(kmock.KubernetesScaffold):
             raise ApiError(404, "the server could not find the requested resource")
         key: Key = (resource, namespace, name)
         dry = _dry_run(params)
+        writer = FieldManager(manager_of(params.get("fieldManager"), agent), subresource)
         if verb == "watch":
             return await views.watch(self.api, request, resource, request.namespace, name or None)
         if verb == "list":
@@ -174,23 +218,46 @@ class Emulator(kmock.KubernetesScaffold):
             if name:
                 raise ApiError(405, "POST is not allowed on a named object")
             return views.json_response(
-                self.api.create(resource, namespace, request.data, agent, dry_run=dry), 201
+                self.api.create(
+                    resource, namespace, request.data, agent, dry_run=dry, field_manager=writer
+                ),
+                201,
             )
         if verb == "update":
             body = request.data
             return views.json_response(
                 self.api.write(
-                    key, lambda _: body, subresource=subresource, agent=agent, dry_run=dry
+                    key,
+                    lambda _: body,
+                    subresource=subresource,
+                    agent=agent,
+                    dry_run=dry,
+                    field_manager=writer,
                 )
             )
         if verb == "patch":
             content_type = _header(request, "Content-Type") or "application/merge-patch+json"
+            is_apply = content_type.split(";", 1)[0].strip().lower() == apply.CONTENT_TYPE
+            apply.check_options(params, apply=is_apply)
+            if is_apply:
+                text = request.text or ""
+                answer, code = apply.serve(
+                    self.api, key, subresource, text, params, agent, dry_run=dry
+                )
+                return views.json_response(answer, code)
 
             def change(old: dict[str, Any]) -> dict[str, Any]:
                 return apply_patch(resource, old, request.data, content_type)
 
             return views.json_response(
-                self.api.write(key, change, subresource=subresource, agent=agent, dry_run=dry)
+                self.api.write(
+                    key,
+                    change,
+                    subresource=subresource,
+                    agent=agent,
+                    dry_run=dry,
+                    field_manager=writer,
+                )
             )
         if verb == "delete":
             last = self.api.delete(key, request.data, agent, dry_run=dry)

@@ -12,7 +12,7 @@ import kmock
 from e2e.apiserver import selectors
 from e2e.apiserver.api import Api
 from e2e.apiserver.errors import ApiError
-from e2e.apiserver.resources import CUSTOM_GROUPS, Resource
+from e2e.apiserver.resources import Resource
 from e2e.apiserver.store import Watcher
 
 
@@ -76,7 +76,7 @@ def deleted(resource: Resource, last: dict[str, Any], pending: bool) -> aiohttp.
     resources and Pods, a Success Status for the other built-in kinds (ReturnDeletedObject)."""
     if pending:
         return json_response(last, 202)
-    if resource.group in CUSTOM_GROUPS or resource.kind == "Pod":
+    if resource.custom or resource.kind == "Pod":
         return json_response(last)
     metadata = last["metadata"]
     details = {"name": metadata["name"], "kind": resource.plural, "uid": metadata["uid"]}

@@ -78,3 +78,18 @@ def service(name: str = "s", **spec: Any) -> dict[str, Any]:
         "metadata": {"name": name},
         "spec": {"selector": {"app": "x"}, "ports": [{"name": "p", "port": 2055}], **spec},
     }
+
+
+def flowcollector(name: str = "fc", **spec: Any) -> dict[str, Any]:
+    """The smallest FlowCollector its CRD's schema accepts (plus ``spec`` fields)."""
+    return {
+        "apiVersion": "flows.flowkeeper.dev/v1alpha1",
+        "kind": "FlowCollector",
+        "metadata": {"name": name},
+        "spec": {
+            "image": "registry.example.com/collector:1.0",
+            "listeners": [{"name": "netflow", "protocol": "netflow", "port": 2055}],
+            "nats": {"url": "nats://nats:4222"},
+            **spec,
+        },
+    }

@@ -1,6 +1,6 @@
 """OwnerReferencesPermissionEnforcement, as OpenShift enables it by default."""
 
-from tests.emulator.conftest import CM, FC
+from tests.emulator.conftest import CM, FC, flowcollector
 
 OPERATOR = "flowkeeper-operator/0.1"
 OWNS_CHILDREN = {
@@ -33,7 +33,7 @@ def child(owner, block=True):
 
 
 async def test_block_owner_deletion_needs_update_on_the_owners_finalizers(http, k8s):
-    owner = await http.create(FC, {"metadata": {"name": "fc"}, "spec": {}})
+    owner = await http.create(FC, flowcollector("fc"))
     k8s.enforce_owner_references([OWNS_CHILDREN])
     status, answer = await _as_operator(http, child(owner))
     assert (status, answer["reason"]) == (403, "Forbidden")
@@ -47,13 +47,13 @@ async def test_block_owner_deletion_needs_update_on_the_owners_finalizers(http, 
 
 
 async def test_granted_finalizers_allow_it(http, k8s):
-    owner = await http.create(FC, {"metadata": {"name": "fc"}, "spec": {}})
+    owner = await http.create(FC, flowcollector("fc"))
     k8s.enforce_owner_references([OWNS_CHILDREN, FINALIZERS])
     assert (await _as_operator(http, child(owner)))[0] == 201
 
 
 async def test_off_by_default_and_the_tests_own_client_is_exempt(http, k8s):
-    owner = await http.create(FC, {"metadata": {"name": "fc"}, "spec": {}})
+    owner = await http.create(FC, flowcollector("fc"))
     assert (await _as_operator(http, child(owner)))[0] == 201
     k8s.enforce_owner_references([])
     await http.ok("DELETE", f"{CM}/child")
@@ -61,7 +61,7 @@ async def test_off_by_default_and_the_tests_own_client_is_exempt(http, k8s):
 
 
 async def test_changing_owner_references_later_needs_delete_on_the_object(http, k8s):
-    owner = await http.create(FC, {"metadata": {"name": "fc"}, "spec": {}})
+    owner = await http.create(FC, flowcollector("fc"))
     await http.create(CM, {"metadata": {"name": "child"}})
     k8s.enforce_owner_references([{**OWNS_CHILDREN, "verbs": ["create", "patch"]}, FINALIZERS])
     patch = {"metadata": child(owner)["metadata"]}

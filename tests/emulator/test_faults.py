@@ -5,7 +5,7 @@ import asyncio
 import kubernetes
 import pytest
 
-from tests.emulator.conftest import DS, FC, daemonset
+from tests.emulator.conftest import DS, FC, daemonset, flowcollector
 
 
 async def test_a_fault_answers_the_next_matching_requests(http, k8s):
@@ -46,9 +46,9 @@ async def test_a_fault_answers_the_next_matching_requests(http, k8s):
 )
 async def test_each_status(http, k8s, status, reason):
     k8s.inject_fault(verb="create", resource="flowcollectors", status=status)
-    code, answer = await http.call("POST", FC, {"metadata": {"name": "fc"}})
+    code, answer = await http.call("POST", FC, flowcollector())
     assert (code, answer["code"], answer["reason"]) == (status, status, reason)
-    assert (await http.call("POST", FC, {"metadata": {"name": "fc"}}))[0] == 201
+    assert (await http.call("POST", FC, flowcollector()))[0] == 201
 
 
 async def test_a_predicate_chooses_requests(http, k8s):

@@ -4,7 +4,7 @@ import asyncio
 
 from e2e.cluster import eventually
 from e2e.emulator import LB_CLEANUP_FINALIZER
-from tests.emulator.conftest import CM, FC, SVC, service
+from tests.emulator.conftest import CM, FC, SVC, flowcollector, service
 
 
 def owned_by(owner, **extra):
@@ -30,8 +30,8 @@ async def gone(http, path):
 async def test_dependents_are_collected_after_their_owner_goes(http, k8s):
     k8s.gc_delay = 0.3
     assert k8s.api.gc_delay == 0.3  # a test may set it at any time
-    owner = await http.create(FC, {"metadata": {"name": "fc"}, "spec": {}})
-    other = await http.create(FC, {"metadata": {"name": "other"}, "spec": {}})
+    owner = await http.create(FC, flowcollector("fc"))
+    other = await http.create(FC, flowcollector("other"))
     refs = [owned_by(owner)]
     await http.create(CM, {"metadata": {"name": "child", "ownerReferences": refs}})
     both = [owned_by(owner), owned_by(other, controller=False)]
@@ -48,10 +48,10 @@ async def test_dependents_are_collected_after_their_owner_goes(http, k8s):
 
 async def test_a_dependent_re_owned_within_the_delay_stays(http, k8s):
     k8s.gc_delay = 0.3
-    owner = await http.create(FC, {"metadata": {"name": "fc"}, "spec": {}})
+    owner = await http.create(FC, flowcollector("fc"))
     await http.create(CM, {"metadata": {"name": "child", "ownerReferences": [owned_by(owner)]}})
     await http.ok("DELETE", f"{FC}/fc")
-    again = await http.create(FC, {"metadata": {"name": "fc"}, "spec": {}})
+    again = await http.create(FC, flowcollector("fc"))
     assert again["metadata"]["uid"] != owner["metadata"]["uid"]
     await http.patch(f"{CM}/child", {"metadata": {"ownerReferences": [owned_by(again)]}})
     await asyncio.sleep(0.6)
@@ -116,7 +116,7 @@ async def test_delete_answers_as_kube_apiserver(http):
     await http.create(CM, {"metadata": {"name": "held", "finalizers": ["example.com/x"]}})
     status, answer = await http.call("DELETE", f"{CM}/held")
     assert (status, answer["kind"]) == (202, "ConfigMap")
-    await http.create(FC, {"metadata": {"name": "fc"}, "spec": {}})
+    await http.create(FC, flowcollector("fc"))
     status, answer = await http.call("DELETE", f"{FC}/fc")
     assert (status, answer["kind"]) == (200, "FlowCollector")
     status, answer = await http.call("DELETE", f"{FC}/fc")

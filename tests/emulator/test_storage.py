@@ -2,7 +2,16 @@
 
 import copy
 
-from tests.emulator.conftest import DS, FC, JSON_PATCH, LEASES, SVC, daemonset, service
+from tests.emulator.conftest import (
+    DS,
+    FC,
+    JSON_PATCH,
+    LEASES,
+    SVC,
+    daemonset,
+    flowcollector,
+    service,
+)
 
 
 async def test_quantities_are_canonical_on_create_and_update(http):
@@ -58,9 +67,12 @@ async def test_omitempty_drops_empty_values(http):
 
 
 async def test_custom_resources_are_stored_as_sent(http):
-    body = {"metadata": {"name": "fc", "labels": {}}, "spec": {"tolerations": [], "x": ""}}
+    # No omitempty for custom resources: what the schema allows stays as sent (empty values
+    # included); unknown fields are pruned and defaults filled (tests/emulator/test_crd_*).
+    body = flowcollector(tolerations=[], config={"x": ""})
+    body["metadata"]["labels"] = {}
     created = await http.create(FC, body)
-    assert created["spec"] == {"tolerations": [], "x": ""}
+    assert (created["spec"]["tolerations"], created["spec"]["config"]) == ([], {"x": ""})
     assert "labels" not in created["metadata"]
 
 
@@ -101,7 +113,7 @@ async def test_daemonset_defaults(http):
 
 
 async def test_a_patch_that_removes_a_default_gets_it_back(http):
-    await http.create(DS, daemonset())
+    created = await http.create(DS, daemonset())
     patched = await http.patch(
         f"{DS}/d",
         {"spec": {"revisionHistoryLimit": None, "template": {"spec": {"dnsPolicy": None}}}},
@@ -109,7 +121,7 @@ async def test_a_patch_that_removes_a_default_gets_it_back(http):
     assert patched["spec"]["revisionHistoryLimit"] == 10
     assert patched["spec"]["template"]["spec"]["dnsPolicy"] == "ClusterFirst"
     # ... and so the write changed nothing at all.
-    assert patched["metadata"]["resourceVersion"] == "1"
+    assert patched["metadata"]["resourceVersion"] == created["metadata"]["resourceVersion"]
 
 
 async def test_service_defaults_and_allocations(http):

@@ -72,3 +72,28 @@ async def test_only_some_kinds_have_a_generation(http):
     assert (await http.create(DS, daemonset()))["metadata"]["generation"] == 1
     assert "generation" not in (await http.create(SVC, service()))["metadata"]
     assert "generation" not in (await http.create(CM, {"metadata": {"name": "c"}}))["metadata"]
+
+
+async def test_unknown_fields_of_builtin_kinds(http):
+    """Decoding into the Go struct drops what it lacks: Strict refuses, Warn (the default)
+    reports, in the strict decoder's words."""
+    body = {"metadata": {"name": "c", "bogus": 1}, "data": {"a": "1"}, "extra": {"b": 2}}
+    status, answer = await http.call("POST", f"{CM}?fieldValidation=Strict", body)
+    assert (status, answer["reason"]) == (400, "BadRequest")
+    assert answer["message"] == (
+        'ConfigMap in version "v1" cannot be handled as a ConfigMap: strict decoding error:'
+        ' unknown field "metadata.bogus", unknown field "extra"'
+    )
+    created = await http.create(CM, body)
+    assert http.headers.getall("Warning") == [
+        '299 - "unknown field \\"metadata.bogus\\""',
+        '299 - "unknown field \\"extra\\""',
+    ]
+    assert "extra" not in created
+    assert "bogus" not in created["metadata"]
+    # Deep fields too, through the definitions' references (containers[] -> Container).
+    body = daemonset()
+    body["spec"]["template"]["spec"]["containers"][0]["colour"] = "red"
+    status, answer = await http.call("POST", f"{DS}?fieldValidation=Strict", body)
+    assert status == 400
+    assert answer["message"].endswith('unknown field "spec.template.spec.containers[0].colour"')

@@ -2,7 +2,7 @@
 
 import asyncio
 
-from tests.emulator.conftest import CM, DS, FC, JSON_PATCH, LEASES, daemonset
+from tests.emulator.conftest import CM, DS, FC, JSON_PATCH, LEASES, daemonset, flowcollector
 
 
 async def test_a_write_that_changes_nothing_is_a_no_op(http, k8s):
@@ -34,11 +34,13 @@ async def test_generation_counts_spec_changes_only(http):
 
 
 async def test_status_is_written_only_through_its_subresource(http):
-    await http.create(FC, {"metadata": {"name": "fc"}, "spec": {"image": "x"}, "status": {"a": 1}})
-    main = await http.patch(f"{FC}/fc", {"spec": {"image": "y"}, "status": {"b": 2}})
+    await http.create(FC, {**flowcollector(image="x"), "status": {"nodes": "0/1"}})
+    main = await http.patch(f"{FC}/fc", {"spec": {"image": "y"}, "status": {"nodes": "1/1"}})
     assert "status" not in main
-    status = await http.patch(f"{FC}/fc/status", {"spec": {"image": "z"}, "status": {"b": 2}})
-    assert (status["spec"]["image"], status["status"]) == ("y", {"b": 2})
+    status = await http.patch(
+        f"{FC}/fc/status", {"spec": {"image": "z"}, "status": {"nodes": "1/1"}}
+    )
+    assert (status["spec"]["image"], status["status"]) == ("y", {"nodes": "1/1"})
 
 
 async def test_a_stale_resource_version_is_a_conflict(http):

@@ -6,7 +6,10 @@ edits). Waiting is always polling with a deadline; nothing is asserted after a f
 """
 
 import asyncio
+import contextlib
+import copy
 import threading
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -201,3 +204,27 @@ async def silently_delete(k8s: Emulator, *objects: tuple[str, str, str]) -> None
     for key in found:
         gone = store.objects.pop(key)  # the store's own remove() would emit DELETED
         store.by_uid.pop(gone["metadata"]["uid"], None)
+
+
+CRD = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/flowcollectors.flows.flowkeeper.dev"
+
+
+@contextlib.asynccontextmanager
+async def crd_without(api: Api, *path: str) -> AsyncIterator[None]:
+    """The FlowCollector CRD without the schema keyword at ``path`` (e.g. ``"spec",
+    "listeners", "minItems"``) inside the block, as an older CRD might have lacked a rule: a
+    FlowCollector written meanwhile stays stored, invalid, as on a real cluster (the API server
+    validates writes only). The operator must still refuse it."""
+    crd = await api.get(CRD)
+    assert crd is not None
+    versions = copy.deepcopy(crd["spec"]["versions"])
+    node = versions[0]["schema"]["openAPIV3Schema"]
+    for key in path[:-1]:
+        node = node["properties"][key]
+    removed = node.pop(path[-1])
+    await api.patch(CRD, {"spec": {"versions": versions}})
+    try:
+        yield
+    finally:
+        node[path[-1]] = removed
+        await api.patch(CRD, {"spec": {"versions": versions}})

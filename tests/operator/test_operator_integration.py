@@ -21,6 +21,7 @@ from tests.operator.harness import (
     SVC,
     children_of,
     condition,
+    crd_without,
     create_fc,
     expect_events,
     fc_status,
@@ -261,7 +262,8 @@ async def test_idle_operator_makes_no_writes(api, k8s, operator):
 async def test_invalid_spec_is_reported_and_changes_nothing(api, k8s, operator):
     bad = sample("minimal.yaml")
     bad["spec"]["templateStore"] = {"kvBucket": "templates", "kvHistory": 65}
-    await create_fc(api, bad)
+    async with crd_without(api, "spec", "templateStore", "kvHistory", "maximum"):
+        await create_fc(api, bad)
 
     async def refused() -> dict[str, Any]:
         status = await fc_status(api, "netflow", "edge")
@@ -302,7 +304,8 @@ async def test_valid_spec_turned_invalid_leaves_the_children_alone(api, k8s, ope
     await create_fc(api, sample())
     await settled(api, "netflow", "core")
     before = await children_of(api, "netflow", "core")
-    await api.patch(f"{FC.format(ns='netflow')}/core", {"spec": {"listeners": []}})
+    async with crd_without(api, "spec", "listeners", "minItems"):
+        await api.patch(f"{FC.format(ns='netflow')}/core", {"spec": {"listeners": []}})
 
     async def refused() -> None:
         status = await fc_status(api, "netflow", "core")
