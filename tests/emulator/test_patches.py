@@ -1,6 +1,6 @@
 """Patch formats: JSON merge (lists replaced), JSON patch, strategic merge (lists by key)."""
 
-from tests.emulator.conftest import CM, DS, FC, JSON_PATCH, daemonset, flowcollector
+from tests.emulator.conftest import CM, DS, FC, JSON_PATCH, daemonset, flowcollector, flowcollector
 
 STRATEGIC = "application/strategic-merge-patch+json"
 
@@ -64,7 +64,7 @@ async def test_a_json_patch_test_guards_a_status_write_by_uid(http):
     failed test is 422 and writes nothing, as kube-apiserver answers a JSON patch that does
     not apply (k8s.io/apiserver .../handlers/patch.go: jsonpatch Apply error ->
     StatusUnprocessableEntity)."""
-    created = await http.create(FC, {"metadata": {"name": "fc"}, "spec": {}})
+    created = await http.create(FC, flowcollector("fc"))
     status = "/status"
     stale = [
         {"op": "test", "path": "/metadata/uid", "value": "another-uid"},
