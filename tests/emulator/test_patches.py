@@ -1,6 +1,6 @@
 """Patch formats: JSON merge (lists replaced), JSON patch, strategic merge (lists by key)."""
 
-from tests.emulator.conftest import CM, DS, FC, JSON_PATCH, daemonset, flowcollector, flowcollector
+from tests.emulator.conftest import CM, DS, FC, JSON_PATCH, daemonset, flowcollector
 
 STRATEGIC = "application/strategic-merge-patch+json"
 
