@@ -7,7 +7,7 @@ import logging
 import pytest
 
 from e2e.cluster import eventually
-from tests.operator.harness import CM, SVC, create_fc, crd_without, running, sample
+from tests.operator.harness import CM, SVC, crd_without, create_fc, running, sample
 
 
 def lines(caplog: pytest.LogCaptureFixture) -> list[str]:
