@@ -7,13 +7,11 @@ plays both parts; against a real cluster (``E2E_KUBECONFIG``), it leaves them to
 
 import asyncio
 import os
-import re
 import signal
 import ssl
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -188,50 +186,6 @@ async def play_controllers(api: Api, *, interval: float = 0.2) -> None:
                 ingress = {"loadBalancer": {"ingress": [{"ip": LOAD_BALANCER_IP}]}}
                 await api.patch(path, {"status": ingress})
         await asyncio.sleep(interval)
-
-
-def printer_value(obj: dict[str, Any], json_path: str) -> str:
-    """Evaluate the simple JSONPath forms CRD printer columns use (fields, [N], [?(@.k=="v")])."""
-    current: Any = obj
-    for step in re.findall(r'\.([A-Za-z0-9_]+)|\[(\d+)\]|\[\?\(@\.(\w+)=="([^"]*)"\)\]', json_path):
-        field, index, key, value = step
-        if current is None:
-            break
-        if field:
-            current = current.get(field) if isinstance(current, dict) else None
-        elif index:
-            current = current[int(index)] if isinstance(current, list) and current else None
-        else:
-            matches = [i for i in current or [] if isinstance(i, dict) and i.get(key) == value]
-            current = matches[0] if matches else None
-    return "" if current is None else str(current)
-
-
-def age(timestamp: str, now: datetime | None = None) -> str:
-    """kubectl's short age format: 45s, 3m, 2h, 5d."""
-    created = datetime.strptime(timestamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
-    seconds = int(((now or datetime.now(UTC)) - created).total_seconds())
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
-            return f"{seconds // size}{unit}"
-    return f"{max(seconds, 0)}s"
-
-
-def get_table(objects: list[dict[str, Any]], columns: list[dict[str, Any]]) -> str:
-    """Render objects as `kubectl get` would, from a CRD's additionalPrinterColumns."""
-    header = ["NAME", *(c["name"].upper() for c in columns)]
-    rows = [header]
-    for obj in objects:
-        row = [obj["metadata"]["name"]]
-        for column in columns:
-            value = printer_value(obj, column["jsonPath"])
-            row.append(age(value) if column.get("type") == "date" and value else value or "<none>")
-        rows.append(row)
-    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
-    return "\n".join(
-        "   ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-        for row in rows
-    )
 
 
 # kind -> (plural, namespaced), for the kinds the samples use.

@@ -4,9 +4,11 @@ notices (the rules live in ``e2e/apiserver/``; e2e/README.md lists them and the 
 Use it with pytest (fixtures ``k8s`` and ``kubeconfig``) or without (``serve()``, the demo).
 """
 
+import asyncio
 import contextlib
 import tempfile
-from collections.abc import AsyncIterator
+import threading
+from collections.abc import AsyncIterator, Coroutine, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +46,52 @@ async def serve(
                 emulator.api.close()  # ends the watch streams, so the server stops at once
 
 
+class Background:
+    """An emulator served from a thread of its own, for synchronous callers (real kubectl and
+    Helm run as blocking calls): ``call(coro)`` runs a coroutine on the emulator's loop."""
+
+    def __init__(
+        self, emulator: Emulator, loop: asyncio.AbstractEventLoop, stop: asyncio.Event
+    ) -> None:
+        self.emulator = emulator
+        self.loop = loop
+        self.stop = stop
+
+    def call(self, coro: Coroutine[Any, Any, Any], timeout: float | None = None) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+
+@contextlib.contextmanager
+def running(*, kubeconfig: Path | None = None, **options: Any) -> Iterator[Background]:
+    """``serve()`` on a background thread until the block ends."""
+    ready: list[Background] = []
+    started = threading.Event()
+    failure: list[BaseException] = []
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        try:
+            async with serve(kubeconfig=kubeconfig, **options) as emulator:
+                ready.append(Background(emulator, asyncio.get_running_loop(), stop))
+                started.set()
+                await stop.wait()
+        except Exception as error:  # noqa: BLE001 - reported to the caller's thread
+            failure.append(error)
+            started.set()
+
+    thread = threading.Thread(target=asyncio.run, args=(main(),), name="emulator", daemon=True)
+    thread.start()
+    started.wait(30)
+    if failure or not ready:
+        raise RuntimeError("the emulator did not start") from (failure[0] if failure else None)
+    background = ready[0]
+    try:
+        yield background
+    finally:
+        background.loop.call_soon_threadsafe(background.stop.set)
+        thread.join(30)
+
+
 @pytest_asyncio.fixture()
 async def k8s(tmp_path: Path) -> AsyncIterator[Emulator]:
     """A fresh emulated API server for one test (garbage collection after 0.5 s)."""
@@ -67,9 +115,11 @@ __all__ = [
     "TEST_AGENT",
     "VERBS",
     "WRITE_VERBS",
+    "Background",
     "Emulator",
     "Fault",
     "k8s",
     "kubeconfig",
+    "running",
     "serve",
 ]

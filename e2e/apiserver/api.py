@@ -76,6 +76,8 @@ class Api:
             raise already_exists(resource.qualified, metadata["name"])
         if "status" in resource.subresources:
             new.pop("status", None)
+        if resource.kind == "Namespace":
+            new["status"] = {"phase": "Active"}  # the namespace strategy's PrepareForCreate
         new["apiVersion"], new["kind"] = resource.api_version, resource.kind
         for field in objects.SERVER_METADATA[4:]:
             metadata.pop(field, None)

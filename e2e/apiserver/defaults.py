@@ -3,6 +3,7 @@
 Applied to the object after the write, so a patch that removes a defaulted field gets it back.
 """
 
+import base64
 from typing import Any
 
 _PROBE_DEFAULTS = {"timeoutSeconds": 1, "periodSeconds": 10, "successThreshold": 1}
@@ -100,4 +101,16 @@ def pod(obj: dict[str, Any]) -> None:
     spec.setdefault("enableServiceLinks", True)
 
 
-WORKLOADS = {"DaemonSet": daemonset, "Deployment": deployment, "Pod": pod}
+def secret(obj: dict[str, Any]) -> None:
+    """SetDefaults_Secret: an unset type is Opaque. (``stringData`` is merged into ``data``
+    by the registry strategy, base64-encoded.)"""
+    if not obj.get("type"):
+        obj["type"] = "Opaque"
+    string_data = obj.pop("stringData", None) or {}
+    if string_data:
+        data = obj.setdefault("data", {})
+        for key, value in string_data.items():
+            data[key] = base64.b64encode(str(value).encode()).decode()
+
+
+WORKLOADS = {"DaemonSet": daemonset, "Deployment": deployment, "Pod": pod, "Secret": secret}

@@ -94,10 +94,18 @@ def prune_top(obj: dict[str, Any]) -> dict[str, Any]:
     return pruned
 
 
+# Fields of type apiextensions JSON (a CRD schema's ``default`` and ``example``): raw JSON
+# behind a pointer, so any value but null is kept as sent, ``[]``, ``{}``, ``""`` and ``false``
+# included (dropping ``default: []`` also made the stored CRD differ from an applied one).
+RAW_JSON = frozenset({"default", "example"})
+
+
 def prune(
     value: Any, *, key: str = "", parent: str = "", zeros: frozenset[str] = ZERO_OMITTED
 ) -> Any:
     """A built-in object's field as a real server would store it (see the module rules)."""
+    if key in RAW_JSON:
+        return value
     if isinstance(value, dict):
         if key in MAP_FIELDS:
             return {k: v for k, v in value.items() if v is not None}
@@ -113,6 +121,8 @@ def prune(
 
 
 def omitted(key: str, value: Any, *, parent: str, zeros: frozenset[str] = ZERO_OMITTED) -> bool:
+    if key in RAW_JSON:
+        return value is None
     if value is None or value == []:
         return True
     if value == "":

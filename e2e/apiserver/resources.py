@@ -65,6 +65,11 @@ RESOURCES: Mapping[str, tuple[str, bool, tuple[str, ...]]] = {
     "networking.k8s.io/v1/ingresses": ("Ingress", True, ("status",)),
     "events.k8s.io/v1/events": ("Event", True, ()),
     "coordination.k8s.io/v1/leases": ("Lease", True, ()),
+    "policy/v1/poddisruptionbudgets": ("PodDisruptionBudget", True, ("status",)),
+    "rbac.authorization.k8s.io/v1/clusterroles": ("ClusterRole", False, ()),
+    "rbac.authorization.k8s.io/v1/clusterrolebindings": ("ClusterRoleBinding", False, ()),
+    "rbac.authorization.k8s.io/v1/roles": ("Role", True, ()),
+    "rbac.authorization.k8s.io/v1/rolebindings": ("RoleBinding", True, ()),
     "apiextensions.k8s.io/v1/customresourcedefinitions": (
         "CustomResourceDefinition",
         False,
@@ -72,7 +77,6 @@ RESOURCES: Mapping[str, tuple[str, bool, tuple[str, ...]]] = {
     ),
     "flows.flowkeeper.dev/v1alpha1/flowcollectors": ("FlowCollector", True, ("status",)),
 }
-SHORT_NAMES = {"flowcollectors": ["fc"], "configmaps": ["cm"], "services": ["svc"]}
 # Custom resources are stored as sent (no omitempty, no built-in defaults), as for CRDs;
 # their schema, defaults and rules come from their CRD (crds.py).
 CUSTOM_GROUPS = frozenset({"flows.flowkeeper.dev"})

@@ -10,11 +10,31 @@ Predicate = Callable[[Mapping[str, Any]], bool]
 _SET = re.compile(r"^\s*(!?)\s*([A-Za-z0-9_./-]+)\s+(in|notin)\s+\(([^)]*)\)\s*$")
 _COMPARE = re.compile(r"^\s*([A-Za-z0-9_./-]+)\s*(==|=|!=)\s*([A-Za-z0-9_.-]*)\s*$")
 _EXISTS = re.compile(r"^\s*(!?)\s*([A-Za-z0-9_./-]+)\s*$")
+_FIELD = re.compile(r"^\s*([A-Za-z0-9_.]+)\s*(==|=|!=)\s*([^,]*?)\s*$")
 _FIELDS = ("metadata.name", "metadata.namespace")
+# Fields beyond metadata a kind's strategy makes selectable (ToSelectableFields); Events':
+# pkg/registry/core/event/strategy.go (what `kubectl describe` lists an object's events by).
+_KIND_FIELDS = {
+    "Event": {
+        **{
+            f"involvedObject.{key}": ("involvedObject", key)
+            for key in ("kind", "namespace", "name", "uid", "apiVersion", "resourceVersion")
+        },
+        "involvedObject.fieldPath": ("involvedObject", "fieldPath"),
+        "reason": ("reason",),
+        "reportingComponent": ("reportingComponent",),
+        "source": ("source", "component"),
+        "type": ("type",),
+    }
+}
 
 
-def _field(obj: Mapping[str, Any], field: str) -> str:
-    return str(obj.get("metadata", {}).get(field.split(".", 1)[1], ""))
+def _field(obj: Mapping[str, Any], field: str, kind: str) -> str:
+    path = _KIND_FIELDS.get(kind, {}).get(field) or ("metadata", field.split(".", 1)[1])
+    value: Any = obj
+    for key in path:
+        value = value.get(key) if isinstance(value, Mapping) else None
+    return "" if value is None else str(value)
 
 
 def _split(selector: str) -> list[str]:
@@ -64,32 +84,33 @@ def labels(selector: str) -> Predicate:
     return matches
 
 
-def fields(selector: str) -> Predicate:
+def fields(selector: str, kind: str = "") -> Predicate:
+    """A fieldSelector: metadata.name and metadata.namespace for every kind, and the kind's own
+    selectable fields (``_KIND_FIELDS``)."""
+    known = (*_FIELDS, *_KIND_FIELDS.get(kind, {}))
     terms = []
     for term in _split(selector):
-        match = _COMPARE.match(term)
-        if match is None or match[1] not in _FIELDS:
-            raise ApiError(
-                400,
-                f'"{term.strip()}" is not a known field selector: only "metadata.name",'
-                ' "metadata.namespace"',
-            )
+        match = _FIELD.match(term)
+        if match is None or match[1] not in known:
+            shown = ", ".join(f'"{field}"' for field in known)
+            raise ApiError(400, f'"{term.strip()}" is not a known field selector: only {shown}')
         field, operator, value = match.groups()
         terms.append((field, operator != "!=", value))
 
     def matches(obj: Mapping[str, Any]) -> bool:
-        return all((_field(obj, field) == value) == equal for field, equal, value in terms)
+        return all((_field(obj, field, kind) == value) == equal for field, equal, value in terms)
 
     return matches
 
 
-def of_query(params: Mapping[str, str]) -> Predicate:
-    """One predicate for the request's labelSelector and fieldSelector (either may be absent)."""
+def of_query(params: Mapping[str, str], kind: str = "") -> Predicate:
+    """One predicate for the request's labelSelector and fieldSelector (either may be absent);
+    ``kind`` adds the kind's own selectable fields."""
     checks = []
     if params.get("labelSelector"):
         checks.append(labels(params["labelSelector"]))
     if params.get("fieldSelector"):
-        checks.append(fields(params["fieldSelector"]))
+        checks.append(fields(params["fieldSelector"], kind))
     return lambda obj: all(check(obj) for check in checks)
 
 

@@ -4,6 +4,7 @@ kmock serves discovery and runs the aiohttp server; every resource request is an
 """
 
 import collections
+import json
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -12,14 +13,26 @@ import aiohttp.web
 import attrs
 import kmock
 
-from e2e.apiserver import apply, context, crds, openapi, paths, selectors, views
+from e2e.apiserver import (
+    apply,
+    context,
+    crds,
+    discovery,
+    media,
+    openapi,
+    paths,
+    protobuf,
+    selectors,
+    tables,
+    views,
+)
 from e2e.apiserver.admission import Rule
 from e2e.apiserver.api import Api
 from e2e.apiserver.errors import ApiError, not_found
 from e2e.apiserver.faults import Call, Fault, Faults
 from e2e.apiserver.managedfields import FieldManager, manager_of
 from e2e.apiserver.objects import apply_patch
-from e2e.apiserver.resources import BY_PATH, SHORT_NAMES
+from e2e.apiserver.resources import BY_PATH, Resource
 from e2e.apiserver.store import Key
 
 VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
@@ -52,44 +65,12 @@ class Emulator(kmock.KubernetesScaffold):
     api: Api = attrs.field(init=False)
     faults: Faults = attrs.field(factory=Faults, init=False)
     _log: list[tuple[str, str, str]] = attrs.field(factory=list, init=False)  # agent, verb, what
-    _custom_paths: set[str] = attrs.field(factory=set, init=False)  # discovery entries of CRDs
 
     def __attrs_post_init__(self) -> None:
         super().__attrs_post_init__()
         self.api = Api(
             gc_delay=self.gc_delay, lb_cleanup_delay=self.lb_cleanup_delay, crd_files=self.crd_files
         )
-        for resource in BY_PATH.values():
-            if resource.custom:
-                continue  # served while a CRD defines it (below)
-            self.resources[f"{resource.api_version}/{resource.plural}"] = kmock.ResourceInfo(
-                kind=resource.kind,
-                singular=resource.kind.lower(),
-                namespaced=resource.namespaced,
-                verbs=VERBS,
-                shortnames=SHORT_NAMES.get(resource.plural, []),
-                subresources=resource.subresources,
-            )
-        self.api.crds.on_change.append(self._discover_custom)
-        self._discover_custom()
-
-    def _discover_custom(self) -> None:
-        """Discovery lists the custom resources the CRDs in force serve."""
-        for path in self._custom_paths:
-            del self.resources[path]
-        self._custom_paths = set()
-        for served in self.api.crds.served.values():
-            resource = served.resource
-            self.resources[f"{resource.api_version}/{resource.plural}"] = kmock.ResourceInfo(
-                kind=resource.kind,
-                singular=served.singular,
-                namespaced=resource.namespaced,
-                verbs=VERBS,
-                shortnames=list(served.short_names),
-                categories=list(served.categories),
-                subresources=resource.subresources,
-            )
-            self._custom_paths.add(f"{resource.api_version}/{resource.plural}")
 
     async def __aexit__(self, *exc: Any) -> None:
         self.api.close()
@@ -141,7 +122,46 @@ class Emulator(kmock.KubernetesScaffold):
                 return obj
         return None
 
+    def objects(self, plural: str, namespace: str | None = None) -> list[dict[str, Any]]:
+        """The stored objects of a resource (in ``namespace`` when given)."""
+        return [
+            obj
+            for key, obj in self.api.store.objects.items()
+            if key[0].plural == plural and namespace in (None, key[1])
+        ]
+
     # -- HTTP ---------------------------------------------------------------------------------
+
+    def served(self) -> list[discovery.Served]:
+        """What discovery lists: the built-in kinds, and the custom kinds the CRDs in force
+        serve (with their CRD's names)."""
+        listed = [discovery.describe(r) for r in BY_PATH.values() if not r.custom]
+        for custom in self.api.crds.served.values():
+            names = (custom.singular, custom.short_names, custom.categories)
+            listed.append(discovery.Served(custom.resource, *names))
+        return listed
+
+    def printer(self, resource: Resource) -> tuple[list[dict[str, Any]], tables.Row]:
+        """The Table columns of a resource and the function computing a row's cells."""
+        custom = self.api.crds.of(resource)
+        if custom is not None:
+            return tables.custom_printer(tables.printer_columns(custom.columns))
+        return tables.builtin_printer(resource)
+
+    async def __call__(self, raw: aiohttp.web.BaseRequest) -> aiohttp.web.StreamResponse:
+        # A protobuf body (Helm 4's release Secrets, kubectl 1.32+'s typed commands) becomes
+        # JSON, or a 415 if its kind is not decoded; so does any other body the emulator cannot
+        # read, before kmock parses it as text.
+        try:
+            body = await raw.read()
+            if media.is_protobuf(raw.method, raw.headers.get("Content-Type", ""), body):
+                _as_json(raw, body)
+            else:
+                media.check_body(raw.method, raw.headers.get("Content-Type", ""), body)
+        except ApiError as error:
+            self._log.append((raw.headers.get("User-Agent", ""), raw.method.lower(), raw.path))
+            return _error_response(error)
+        return await super().__call__(raw)
 
     async def _handle(self, request: kmock.Request) -> aiohttp.web.StreamResponse:
         # kmock matches each request against every earlier one, which grows quadratically
@@ -150,7 +170,13 @@ class Emulator(kmock.KubernetesScaffold):
         if request.url.path.startswith("/openapi/"):
             return openapi.serve(self.api.crds, request)
         if request.resource is None or not request.resource.plural:
-            return await super()._handle(request)
+            found = discovery.answer(request.url.path, request.headers, self.served(), self.url)
+            if found is None:
+                return await super()._handle(request)
+            code, body, content_type = found
+            return aiohttp.web.Response(
+                body=json.dumps(body).encode(), status=code, headers={"Content-Type": content_type}
+            )
         params = request.params
         method = str(request.method.value).upper()
         asked = context.RequestContext(
@@ -161,9 +187,7 @@ class Emulator(kmock.KubernetesScaffold):
         try:
             response = await self._serve(request)
         except ApiError as error:
-            response = aiohttp.web.json_response(
-                error.status(), status=error.code, headers=error.headers
-            )
+            response = _error_response(error)
         finally:
             context.CURRENT.reset(token)
         for warning in asked.warnings:
@@ -203,28 +227,38 @@ class Emulator(kmock.KubernetesScaffold):
         key: Key = (resource, namespace, name)
         dry = _dry_run(params)
         writer = FieldManager(manager_of(params.get("fieldManager"), agent), subresource)
+        target = media.target(request.headers, listing=verb == "list")
+        shape = None
+        if target.as_ and verb in ("get", "list", "watch"):
+            printer = self.printer(resource)
+
+            def shape(body: dict[str, Any]) -> dict[str, Any]:
+                return tables.transform(body, target, printer, params)
+
         if verb == "watch":
-            return await views.watch(self.api, request, resource, request.namespace, name or None)
-        if verb == "list":
-            return views.json_response(
-                views.list_objects(self.api, resource, request.namespace, params)
+            return await views.watch(
+                self.api, request, resource, request.namespace, name or None, shape
             )
+        if verb == "list":
+            listed = views.list_objects(self.api, resource, request.namespace, params)
+            return views.json_response(shape(listed) if shape else listed)
         if verb == "get":
             obj = self.api.store.get(key)
             if obj is None:
                 raise not_found(resource.qualified, name)
-            return views.json_response(obj)
+            return views.json_response(shape(obj) if shape else obj)
+        data = media.decode(_header(request, "Content-Type"), request.body, request.data)
         if verb == "create":
             if name:
                 raise ApiError(405, "POST is not allowed on a named object")
             return views.json_response(
                 self.api.create(
-                    resource, namespace, request.data, agent, dry_run=dry, field_manager=writer
+                    resource, namespace, data, agent, dry_run=dry, field_manager=writer
                 ),
                 201,
             )
         if verb == "update":
-            body = request.data
+            body = data
             return views.json_response(
                 self.api.write(
                     key,
@@ -260,17 +294,17 @@ class Emulator(kmock.KubernetesScaffold):
                 )
             )
         if verb == "delete":
-            last = self.api.delete(key, request.data, agent, dry_run=dry)
+            last = self.api.delete(key, data, agent, dry_run=dry)
             return views.deleted(resource, last, bool(last["metadata"].get("deletionTimestamp")))
         if verb == "deletecollection":
-            matches = selectors.of_query(params)
+            matches = selectors.of_query(params, resource.kind)
             chosen = [o for o in self.api.store.items(resource, request.namespace) if matches(o)]
             deleted = []
             for obj in chosen:
                 meta = obj["metadata"]
                 deleted.append(
                     self.api.delete(
-                        (resource, meta.get("namespace", ""), meta["name"]), request.data, agent
+                        (resource, meta.get("namespace", ""), meta["name"]), data, agent
                     )
                 )
             return views.json_response(
@@ -278,10 +312,19 @@ class Emulator(kmock.KubernetesScaffold):
             )
         raise ApiError(405, f"{method} is not supported")
 
-    async def _serve_version(self, request: kmock.Request) -> Any:
-        served: Any = await super()._serve_version(request)
-        served["groupVersion"] = served["groupVersion"].lstrip("/")
-        return served
+
+def _as_json(raw: aiohttp.web.BaseRequest, body: bytes) -> None:
+    """Replace a protobuf body by its JSON, in place: aiohttp's read(), text() and json()
+    return ``_read_bytes`` once the body has been read (a read request cannot be cloned)."""
+    try:
+        decoded = protobuf.decode(body)
+    except (protobuf.DecodeError, UnicodeDecodeError) as error:
+        raise media.unsupported() from error
+    raw._read_bytes = json.dumps(decoded).encode()
+
+
+def _error_response(error: ApiError) -> aiohttp.web.Response:
+    return aiohttp.web.json_response(error.status(), status=error.code, headers=error.headers)
 
 
 def _dry_run(params: Mapping[str, str]) -> bool:

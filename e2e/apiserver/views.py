@@ -3,7 +3,7 @@
 import asyncio
 import base64
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import aiohttp.web
@@ -19,7 +19,7 @@ from e2e.apiserver.store import Watcher
 def list_objects(
     api: Api, resource: Resource, namespace: str | None, params: Mapping[str, str]
 ) -> dict[str, Any]:
-    matches = selectors.of_query(params)
+    matches = selectors.of_query(params, resource.kind)
     version, after = str(api.store.version), ""
     if params.get("continue"):
         try:
@@ -46,10 +46,17 @@ def list_objects(
 
 
 async def watch(
-    api: Api, request: kmock.Request, resource: Resource, namespace: str | None, name: str | None
+    api: Api,
+    request: kmock.Request,
+    resource: Resource,
+    namespace: str | None,
+    name: str | None,
+    shape: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
 ) -> aiohttp.web.StreamResponse:
+    """A WATCH stream; ``shape`` turns each event's object into what the client asked for (a
+    Table with one row, for ``kubectl get -w``)."""
     params = request.params
-    watcher = Watcher(resource, namespace, name, selectors.of_query(params))
+    watcher = Watcher(resource, namespace, name, selectors.of_query(params, resource.kind))
     fresh = api.store.watch(watcher, params.get("resourceVersion"))
     raw = request._raw_request
     assert raw is not None
@@ -63,6 +70,8 @@ async def watch(
         timeout = float(params.get("timeoutSeconds") or 0) or None
         async with asyncio.timeout(timeout):
             while (event := await watcher.queue.get()) is not None:
+                if shape is not None:
+                    event = {"type": event["type"], "object": shape(event["object"])}
                 await response.write(json.dumps(event).encode() + b"\n")
     except (TimeoutError, ConnectionError):
         pass

@@ -15,6 +15,19 @@ NAMESPACE_ENV = "FLOWKEEPER_OPERATOR_NAMESPACE"
 DEFAULT_RESYNC_SECONDS = 300.0
 
 
+class SpecDiffBase(kopf.AnnotationsDiffBaseStorage):
+    """The last-handled configuration is the spec alone: the only field the handlers react to
+    (``field="spec"``). kopf's default essence also holds labels and annotations, so a label or
+    annotation change (``kubectl apply`` adding one, say) rewrote this annotation although no
+    handler ran: a write per metadata change. Objects handled by an older version get their
+    annotation rewritten once, on their next event."""
+
+    def build(self, *, body: kopf.Body, extra_fields: Any = None) -> kopf.BodyEssence:
+        essence = super().build(body=body, extra_fields=extra_fields)
+        essence.pop("metadata", None)
+        return essence
+
+
 def resync_seconds(memo: kopf.Memo) -> float:
     """From the CLI (memo), else the environment, else five minutes."""
     value = memo.get("resync_seconds") or os.environ.get(RESYNC_ENV) or DEFAULT_RESYNC_SECONDS
@@ -40,7 +53,7 @@ def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
     # Annotations, not status: the FlowCollector status schema is structural and would prune
     # a status.kopf stanza. Progress is only written while a handler is retrying.
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=PREFIX)
-    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
+    settings.persistence.diffbase_storage = SpecDiffBase(
         prefix=PREFIX, key="last-handled-configuration"
     )
     # Never added: there are no deletion handlers, daemons or kopf timers (those would add
