@@ -16,11 +16,11 @@ DEFAULT_RESYNC_SECONDS = 300.0
 
 
 class SpecDiffBase(kopf.AnnotationsDiffBaseStorage):
-    """The last-handled configuration is the spec alone: the only field the handlers react to
-    (``field="spec"``). kopf's default essence also holds labels and annotations, so a label or
-    annotation change (``kubectl apply`` adding one, say) rewrote this annotation although no
-    handler ran: a write per metadata change. Objects handled by an older version get their
-    annotation rewritten once, on their next event."""
+    """The last-handled configuration is the spec alone (kopf's default essence also holds
+    labels and annotations, so a metadata change rewrote this annotation although no handler
+    ran). Unused while the only FlowCollector handler is an event handler (kopf stores no diff
+    base for those, see app/handlers.py); kept so that a change handler added later would
+    react to the spec only."""
 
     def build(self, *, body: kopf.Body, extra_fields: Any = None) -> kopf.BodyEssence:
         essence = super().build(body=body, extra_fields=extra_fields)
