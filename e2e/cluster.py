@@ -17,6 +17,7 @@ from typing import Any
 
 import aiohttp
 
+from e2e.apiserver import resources
 from e2e.local import free_port
 
 FC = "/apis/flows.flowkeeper.dev/v1alpha1/namespaces/{ns}/flowcollectors"
@@ -188,27 +189,16 @@ async def play_controllers(api: Api, *, interval: float = 0.2) -> None:
         await asyncio.sleep(interval)
 
 
-# kind -> (plural, namespaced), for the kinds the samples use.
-_KINDS = {
-    "Namespace": ("namespaces", False),
-    "Node": ("nodes", False),
-    "Pod": ("pods", True),
-    "Service": ("services", True),
-    "ConfigMap": ("configmaps", True),
-    "PersistentVolumeClaim": ("persistentvolumeclaims", True),
-    "Deployment": ("deployments", True),
-    "DaemonSet": ("daemonsets", True),
-    "FlowCollector": ("flowcollectors", True),
-}
-
-
 def collection_path(obj: dict[str, Any]) -> str:
-    """The URL an object is created at: /api/v1/... or /apis/<group>/<version>/..."""
-    plural, namespaced = _KINDS[obj["kind"]]
-    api_version = obj["apiVersion"]
-    root = "/api/v1" if api_version == "v1" else f"/apis/{api_version}"
-    namespace = f"/namespaces/{obj['metadata']['namespace']}" if namespaced else ""
-    return f"{root}{namespace}/{plural}"
+    """The URL an object is created at (``/api/v1/...``, ``/apis/<group>/<version>/...``), for
+    the kinds the emulator serves (apiserver/resources.py; a real cluster serves them too)."""
+    resource = resources.of_api_version(obj["apiVersion"], obj["kind"])
+    if resource is None:
+        raise LookupError(f"{obj['apiVersion']} {obj['kind']} is not served")
+    root = "/api" if not resource.group else "/apis"
+    namespace = obj["metadata"].get("namespace") if resource.namespaced else None
+    middle = f"/namespaces/{namespace}" if namespace else ""
+    return f"{root}/{resource.api_version}{middle}/{resource.plural}"
 
 
 async def apply_all(api: Api, objects: list[dict[str, Any]]) -> None:

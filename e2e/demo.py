@@ -104,7 +104,7 @@ class Demo:
 
     def create_rendered(self, values: dict[str, Any]) -> None:
         for obj in install.rendered(values):
-            self.call(self.api.create(install.collection(obj), obj))
+            self.call(self.api.create(cluster.collection_path(obj), obj))
             say(f"    {obj['kind']}/{obj['metadata']['name']}")
 
     def installed(self, kind: str) -> dict[str, Any]:
@@ -119,7 +119,7 @@ class Demo:
             return
         done = self.run_kubectl("apply", "-f", str(FC_SAMPLE.relative_to(ROOT)))
         if done.returncode != 0:
-            say("  (kubectl could not validate: the emulator serves no OpenAPI; again without)")
+            say("  (kubectl apply failed; again without client-side validation)")
             done = self.run_kubectl(
                 "apply", "--validate=false", "-f", str(FC_SAMPLE.relative_to(ROOT))
             )

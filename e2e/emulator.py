@@ -6,8 +6,11 @@ Use it with pytest (fixtures ``k8s`` and ``kubeconfig``) or without (``serve()``
 
 import asyncio
 import contextlib
+import json
 import tempfile
 import threading
+import urllib.error
+import urllib.request
 from collections.abc import AsyncIterator, Coroutine, Iterator
 from pathlib import Path
 from typing import Any
@@ -44,6 +47,23 @@ async def serve(
                 yield emulator
             finally:
                 emulator.api.close()  # ends the watch streams, so the server stops at once
+
+
+def request(url: str, method: str, path: str, body: Any = None, **headers: str) -> tuple[int, Any]:
+    """One blocking request as the tests' own client (``TEST_AGENT``), JSON in and out: the
+    status and the decoded answer, errors included. ``Accept="..."`` style keywords become
+    headers (``_`` -> ``-``). Call it off the emulator's event loop (``running()``)."""
+    data = None if body is None else json.dumps(body).encode()
+    sent = urllib.request.Request(url + path, data=data, method=method)
+    sent.add_header("User-Agent", TEST_AGENT)
+    sent.add_header("Content-Type", "application/json")
+    for key, value in headers.items():
+        sent.add_header(key.replace("_", "-"), value)
+    try:
+        with urllib.request.urlopen(sent, timeout=10) as response:
+            return response.status, json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"null")
 
 
 class Background:
@@ -120,6 +140,7 @@ __all__ = [
     "Fault",
     "k8s",
     "kubeconfig",
+    "request",
     "running",
     "serve",
 ]

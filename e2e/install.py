@@ -23,7 +23,6 @@ from typing import Any, NamedTuple
 import helm_python as helm
 import yaml
 
-from e2e.apiserver import resources
 from e2e.local import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,17 +44,6 @@ def rendered(values: dict[str, Any]) -> list[dict[str, Any]]:
         if path.endswith(".yaml"):
             objects += [doc for doc in yaml.safe_load_all(text) if doc]
     return objects
-
-
-def collection(obj: dict[str, Any]) -> str:
-    """The URL an object is created at, from the kinds the emulator serves."""
-    resource = resources.of_api_version(obj["apiVersion"], obj["kind"])
-    if resource is None:
-        raise LookupError(f"{obj['apiVersion']} {obj['kind']} is not served")
-    root = "/api" if not resource.group else "/apis"
-    namespace = obj["metadata"].get("namespace") if resource.namespaced else None
-    middle = f"/namespaces/{namespace}" if namespace else ""
-    return f"{root}/{resource.api_version}{middle}/{resource.plural}"
 
 
 def of_release(objects: Iterable[dict[str, Any]], kind: str) -> dict[str, Any]:

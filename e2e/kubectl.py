@@ -51,18 +51,21 @@ def run(
     stdin: str | None = None,
     timeout: float = TIMEOUT,
     cwd: Path | None = None,
+    cache: Path | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run kubectl against ``kubeconfig``; never raises on a failing exit code (callers assert
-    on ``returncode``, ``stdout`` and ``stderr``). Call it off the emulator's event loop."""
-    with tempfile.TemporaryDirectory(prefix="kubectl-cache-") as cache:
+    on ``returncode``, ``stdout`` and ``stderr``). Call it off the emulator's event loop.
+    ``cache`` (its HOME and discovery cache) is a fresh temporary directory unless given."""
+    with tempfile.TemporaryDirectory(prefix="kubectl-cache-") as fresh:
+        home = str(cache or fresh)
         env = {
             "PATH": os.environ.get("PATH", ""),
-            "HOME": cache,
+            "HOME": home,
             "KUBECONFIG": str(kubeconfig),
-            "KUBECACHEDIR": cache,
+            "KUBECACHEDIR": home,
         }
         return subprocess.run(
-            [str(binary), f"--cache-dir={cache}", *args],
+            [str(binary), f"--cache-dir={home}", *args],
             input=stdin,
             capture_output=True,
             text=True,

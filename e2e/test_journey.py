@@ -12,11 +12,8 @@ plays the DaemonSet and load-balancer controllers, as e2e/demo.py does.
 import asyncio
 import contextlib
 import copy
-import json
 import time
 import traceback
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from pathlib import Path
@@ -27,7 +24,7 @@ import pytest
 import yaml
 
 from e2e import cluster, install, kubectl
-from e2e.emulator import TEST_AGENT, Background, running
+from e2e.emulator import Background, request, running
 from e2e.kubectl import Kubectl
 
 SAMPLE = yaml.safe_load((Path(__file__).parent / "samples" / "flowcollector.yaml").read_text())
@@ -115,15 +112,7 @@ class Journey:
     # -- the API, as the tests' own client ------------------------------------------------------
 
     def http(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
-        data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(self.emulator.url + path, data=data, method=method)
-        request.add_header("User-Agent", TEST_AGENT)
-        request.add_header("Content-Type", "application/json")
-        try:
-            with urllib.request.urlopen(request, timeout=10) as response:
-                return response.status, json.loads(response.read() or b"null")
-        except urllib.error.HTTPError as error:
-            return error.code, json.loads(error.read() or b"null")
+        return request(self.emulator.url, method, path, body)
 
     def object(self, plural: str, namespace: str, name: str) -> dict[str, Any] | None:
         return self.background.call(_stored(self.emulator, plural, namespace, name))
@@ -157,7 +146,7 @@ class Journey:
 
     def _create_rendered(self) -> None:
         for obj in install.rendered({}):
-            code, answer = self.http("POST", install.collection(obj), obj)
+            code, answer = self.http("POST", cluster.collection_path(obj), obj)
             assert code in (201, 409), (obj["kind"], answer)
 
     def deployment(self) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from e2e.apiserver import admission, crds, listtypes, objects, services
 from e2e.apiserver.controllers import CLOUD_AGENT, GC_AGENT, Controllers
 from e2e.apiserver.errors import ApiError, already_exists, conflict, invalid, not_found
 from e2e.apiserver.managedfields import FieldManager, manager_of, working_copy
-from e2e.apiserver.resources import BY_PATH, Resource
+from e2e.apiserver.resources import Resource
 from e2e.apiserver.store import Key, Store
 
 
@@ -184,11 +184,9 @@ class Api:
     # -- field management ---------------------------------------------------------------------
 
     def schema(self, resource: Resource) -> listtypes.Schema:
-        """What server-side apply merges by (a custom resource's from its stored CRD)."""
-        if listtypes.is_built_in(resource):
-            return listtypes.of_resource(resource)
-        crds = BY_PATH["apiextensions.k8s.io", "v1", "customresourcedefinitions"]
-        return listtypes.of_resource(resource, self.store.items(crds, None))
+        """What server-side apply merges by (a custom resource's from the CRD serving it)."""
+        served = self.crds.of(resource)
+        return listtypes.of_resource(resource, served.schema if served else None)
 
     def _record(
         self,

@@ -23,9 +23,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-import yaml
-
-from e2e.apiserver import listtypes
+from e2e.apiserver import listtypes, media
 from e2e.apiserver.api import Api
 from e2e.apiserver.applying import EndpointFilter, applied
 from e2e.apiserver.errors import ApiError, invalid, not_found
@@ -58,10 +56,7 @@ def _force(params: Mapping[str, str]) -> bool:
 
 
 def parse(text: str, resource: Resource, namespace: str, name: str) -> dict[str, Any]:
-    try:
-        config = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        raise ApiError(400, f"error decoding YAML: {error}") from error
+    config = media.load_yaml(text, "error decoding YAML")  # kube's applyPatcher wording
     if not isinstance(config, dict):
         raise ApiError(400, "the body of an apply patch must be an object")
     if (config.get("apiVersion"), config.get("kind")) != (resource.api_version, resource.kind):
@@ -105,8 +100,8 @@ def serve(
     *,
     dry_run: bool = False,
 ) -> tuple[dict[str, Any], int]:
-    """Apply the request's configuration: the stored (or would-be) object and the HTTP code."""
-    check_options(params, apply=True)
+    """Apply the request's configuration: the stored (or would-be) object and the HTTP code
+    (``params`` passed ``check_options`` first)."""
     resource, namespace, name = key
     config = parse(text, resource, namespace, name)
     force = _force(params)

@@ -1,4 +1,4 @@
-"""Unknown fields of built-in kinds, found from their OpenAPI definitions (openapi.py).
+"""Unknown fields of built-in kinds, found from their OpenAPI definitions (definitions.py).
 
 kube-apiserver decodes a built-in object into its Go struct: a field the struct lacks is
 dropped, refused with ``fieldValidation=Strict`` (``ConfigMap in version "v1" cannot be
@@ -8,19 +8,20 @@ JSON/YAML serializer of k8s.io/apimachinery ``pkg/runtime/serializer/json``). A 
 with neither ``properties`` nor ``additionalProperties`` (RawExtension, JSON) holds anything.
 """
 
+from collections.abc import Mapping
 from typing import Any
 
-from e2e.apiserver import openapi
+from e2e.apiserver import definitions as builtin
 from e2e.apiserver.resources import Resource
 from e2e.apiserver.structural import join
 
 
 def drop_unknown(resource: Resource, obj: dict[str, Any]) -> list[str]:
     """Remove, in place, what the kind's definition does not know; the removed paths."""
-    name = openapi.builtin_name(resource)
+    name = builtin.of_resource(resource)
     if name is None:
         return []
-    definitions = openapi.builtin_definitions()
+    definitions = builtin.definitions()
     dropped: list[str] = []
     root = definitions[name].get("properties") or {}
     for key in [k for k in obj if k not in ("apiVersion", "kind")]:
@@ -32,7 +33,9 @@ def drop_unknown(resource: Resource, obj: dict[str, Any]) -> list[str]:
     return dropped
 
 
-def _walk(value: Any, node: dict[str, Any], path: str, definitions: dict[str, Any]) -> list[str]:
+def _walk(
+    value: Any, node: Mapping[str, Any], path: str, definitions: Mapping[str, Any]
+) -> list[str]:
     ref = node.get("$ref")
     if isinstance(ref, str):
         node = definitions.get(ref.rsplit("/", 1)[-1], {})

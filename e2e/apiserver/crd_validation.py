@@ -1,10 +1,12 @@
-"""The checks kube-apiserver makes of a CustomResourceDefinition's schemas before accepting it,
-so that a CRD a real cluster refuses is refused here too.
+"""The checks kube-apiserver makes of a CustomResourceDefinition before accepting it, so that a
+CRD a real cluster refuses is refused here too.
 
 Mirrors k8s.io/apiextensions-apiserver ``pkg/apis/apiextensions/validation/validation.go``
 (``ValidateCustomResourceDefinitionOpenAPISchema``) and ``pkg/apiserver/schema`` (structural
 schema invariants, default validation), v1.28-v1.33, for what a CRD author gets wrong:
 
+* a name other than ``<plural>.<group>``, no ``plural`` or ``kind``, not exactly one storage
+  version;
 * a specified field without ``type`` (but under ``x-kubernetes-int-or-string`` or
   ``x-kubernetes-preserve-unknown-fields``): ``<path>.type: Required value: must not be empty
   for specified object fields``;
@@ -26,6 +28,46 @@ from e2e.apiserver import cel, structural
 from e2e.apiserver.structural import Cause, Schema
 
 _UNTYPED_OK = ("x-kubernetes-int-or-string", "x-kubernetes-preserve-unknown-fields")
+
+
+def validate(crd: dict[str, Any]) -> list[Cause]:
+    """Every check of a CRD (apiextensions validation.go): its name, names, storage version,
+    then its schemas."""
+    spec = crd.get("spec") or {}
+    names = spec.get("names") or {}
+    causes: list[Cause] = []
+    wanted = f"{names.get('plural', '')}.{spec.get('group', '')}"
+    name = (crd.get("metadata") or {}).get("name", "")
+    if name != wanted:
+        causes.append(
+            (
+                "metadata.name",
+                "FieldValueInvalid",
+                f'Invalid value: "{name}": must be spec.names.plural+"."+spec.group',
+            )
+        )
+    for key in ("plural", "kind"):
+        if not names.get(key):
+            causes.append((f"spec.names.{key}", "FieldValueRequired", "Required value"))
+    versions = spec.get("versions") or []
+    if not versions:
+        causes.append(
+            (
+                "spec.versions",
+                "FieldValueInvalid",
+                "Invalid value: null: must have exactly one version marked as storage version",
+            )
+        )
+    elif sum(1 for v in versions if v.get("storage")) != 1:
+        causes.append(
+            (
+                "spec.versions",
+                "FieldValueInvalid",
+                f"Invalid value: {structural.go_value(versions)}: must have exactly one version"
+                " marked as storage version",
+            )
+        )
+    return causes + validate_schemas(crd)
 
 
 def validate_schemas(crd: dict[str, Any]) -> list[Cause]:

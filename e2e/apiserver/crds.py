@@ -156,7 +156,7 @@ class Registry:
         served = self.of(resource)
         if served is None:
             unknown_fields(resource, new, builtin_fields.drop_unknown(resource, new))
-            return validate_crd(new) if is_crd(resource) else []
+            return crd_validation.validate(new) if is_crd(resource) else []
         if old is None and served.crd in self.terminating:
             raise ApiError(
                 405, "create not allowed while custom resource definition is terminating"
@@ -240,46 +240,6 @@ def strict_error(
         f'{resource.kind} in version "{resource.version}" cannot be handled as a'
         f" {resource.kind}: strict decoding error: {unknown}",
     )
-
-
-def validate_crd(crd: dict[str, Any]) -> list[structural.Cause]:
-    """The checks of a CRD that would otherwise serve nonsense (apiextensions validation.go):
-    its name and storage version here, its schemas in crd_validation.py."""
-    spec = crd.get("spec") or {}
-    names = spec.get("names") or {}
-    causes: list[structural.Cause] = []
-    wanted = f"{names.get('plural', '')}.{spec.get('group', '')}"
-    name = (crd.get("metadata") or {}).get("name", "")
-    if name != wanted:
-        causes.append(
-            (
-                "metadata.name",
-                "FieldValueInvalid",
-                f'Invalid value: "{name}": must be spec.names.plural+"."+spec.group',
-            )
-        )
-    for key in ("plural", "kind"):
-        if not names.get(key):
-            causes.append((f"spec.names.{key}", "FieldValueRequired", "Required value"))
-    versions = spec.get("versions") or []
-    if not versions:
-        causes.append(
-            (
-                "spec.versions",
-                "FieldValueInvalid",
-                "Invalid value: null: must have exactly one version marked as storage version",
-            )
-        )
-    elif sum(1 for v in versions if v.get("storage")) != 1:
-        causes.append(
-            (
-                "spec.versions",
-                "FieldValueInvalid",
-                f"Invalid value: {structural.go_value(versions)}: must have exactly one version"
-                " marked as storage version",
-            )
-        )
-    return causes + crd_validation.validate_schemas(crd)
 
 
 def established(crd: dict[str, Any], now: str) -> dict[str, Any]:

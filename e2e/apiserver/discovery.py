@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple
 
 from e2e.apiserver import media
+from e2e.apiserver.definitions import KUBERNETES, MAJOR, MINOR
 from e2e.apiserver.resources import Resource
 
 # The short names and categories of the built-in resources served (kube-apiserver 1.33).
@@ -64,15 +65,16 @@ GROUP_ORDER = (
 )
 AGGREGATED = "apidiscovery.k8s.io"
 # GET /version: the release whose behaviour the emulator follows (aggregated discovery v2,
-# kubectl's newest here). Helm checks a chart's kubeVersion against it.
+# kubectl's newest here; the OpenAPI definitions' release, definitions.py). Helm checks a
+# chart's kubeVersion against it.
 VERSION = {
-    "major": "1",
-    "minor": "33",
-    "emulationMajor": "1",
-    "emulationMinor": "33",
-    "minCompatibilityMajor": "1",
-    "minCompatibilityMinor": "32",
-    "gitVersion": "v1.33.0+flowkeeper.emulator",
+    "major": MAJOR,
+    "minor": MINOR,
+    "emulationMajor": MAJOR,
+    "emulationMinor": MINOR,
+    "minCompatibilityMajor": MAJOR,
+    "minCompatibilityMinor": str(int(MINOR) - 1),
+    "gitVersion": f"v{KUBERNETES}+flowkeeper.emulator",
     "gitCommit": "0000000000000000000000000000000000000000",
     "gitTreeState": "clean",
     "buildDate": "2025-04-23T00:00:00Z",
@@ -235,7 +237,7 @@ def aggregated(served: Iterable[Served], *, core: bool, version: str) -> dict[st
 def aggregated_version(headers: Mapping[str, str]) -> str:
     """``v2`` or ``v2beta1`` when the Accept header asks for aggregated discovery first; ""
     for the legacy documents."""
-    accept = next((v for k, v in headers.items() if k.lower() == "accept"), "")
+    accept = media.header(headers, "Accept")
     for kind, params in media.parse(accept):
         if params.get("g") == AGGREGATED and params.get("as") == "APIGroupDiscoveryList":
             if kind == media.JSON and params.get("v") in ("v2", "v2beta1"):

@@ -52,6 +52,11 @@ class ApiError(Exception):
         return body
 
 
+def no_such_resource() -> ApiError:
+    """404 for a path no served resource (or subresource) answers, as the mux words it."""
+    return ApiError(404, "the server could not find the requested resource")
+
+
 def not_found(qualified: str, name: str) -> ApiError:
     kind = qualified.split(".", 1)[0]
     return ApiError(404, f'{qualified} "{name}" not found', details={"name": name, "kind": kind})

@@ -1,10 +1,10 @@
 """The schema server-side apply merges by: which lists are maps (by which keys), sets or
 atomic, and which maps are atomic.
 
-Built-in kinds: the OpenAPI definitions kubernetes-validate ships as data (``$defs`` of
-``_definitions.json``, with ``x-kubernetes-list-type``, ``x-kubernetes-list-map-keys``,
-``x-kubernetes-map-type`` and the patch merge keys). Custom resources: the CRD's
-``openAPIV3Schema`` (a stored CustomResourceDefinition, else the repo's ``crds/``), their
+Built-in kinds: the OpenAPI definitions kubernetes-validate ships as data (definitions.py:
+``$defs`` of v1.33's ``_definitions.json``, with ``x-kubernetes-list-type``,
+``x-kubernetes-list-map-keys``, ``x-kubernetes-map-type`` and the patch merge keys). Custom
+resources: the CRD's ``openAPIV3Schema`` (of the CustomResourceDefinition serving them), their
 ``metadata`` typed as ObjectMeta. The rules are kube-openapi's ``schemaconv`` (which builds
 structured-merge-diff's schema from OpenAPI, ``getListElementRelationship``): a list is a map
 with ``x-kubernetes-list-type: map`` (keys from ``x-kubernetes-list-map-keys``), a set with
@@ -20,45 +20,21 @@ absent from kubernetes-validate's data): ``protocol: TCP`` of container and Serv
 structured-merge-diff fills defaulted keys in (``keyedAssociativeListItemToPathElement``).
 """
 
-import functools
-from collections.abc import Iterable, Mapping
-from pathlib import Path
+from collections.abc import Mapping
 from typing import Any, Literal, NamedTuple
 
-import kubernetes_validate.utils
-import yaml
-
-from e2e.apiserver.resources import CUSTOM_GROUPS, Resource
+from e2e.apiserver import definitions as builtin
+from e2e.apiserver.definitions import OBJECT_META, definitions
+from e2e.apiserver.resources import Resource
 
 Schema = Mapping[str, Any]
 UNTYPED: Schema = {}
-OBJECT_META = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
 KEY_DEFAULTS = {"protocol": "TCP"}
-CRDS = Path(__file__).resolve().parents[2] / "crds"
 
 
 class ListType(NamedTuple):
     kind: Literal["atomic", "set", "map"]
     keys: tuple[str, ...] = ()
-
-
-@functools.cache
-def definitions() -> Mapping[str, Any]:
-    """kubernetes-validate's OpenAPI definitions of the newest Kubernetes it ships."""
-    version = kubernetes_validate.utils.latest_version()
-    loaded = kubernetes_validate.utils.schema_contents(
-        f"kubernetes-json-schema/v{version}-local/_definitions.json", version
-    )
-    return dict(loaded["$defs"])
-
-
-@functools.cache
-def _by_kind() -> Mapping[tuple[str, str, str], str]:
-    table = {}
-    for name, definition in definitions().items():
-        for gvk in definition.get("x-kubernetes-group-version-kind") or []:
-            table[gvk["group"], gvk["version"], gvk["kind"]] = name
-    return table
 
 
 def resolve(schema: Schema) -> Schema:
@@ -69,21 +45,17 @@ def resolve(schema: Schema) -> Schema:
 
 def is_built_in(resource: Resource) -> bool:
     """A kind the Kubernetes OpenAPI definitions describe (not a custom resource)."""
-    known = (resource.group, resource.version, resource.kind) in _by_kind()
-    return known and resource.group not in CUSTOM_GROUPS
+    return builtin.of_resource(resource) is not None
 
 
-def of_resource(resource: Resource, crds: Iterable[Mapping[str, Any]] = ()) -> Schema:
-    """The schema of a served kind: a CRD's (stored, else the repo's ``crds/``), else the
-    built-in definition, else untyped."""
-    if is_built_in(resource):
-        found: Schema = definitions()[_by_kind()[resource.group, resource.version, resource.kind]]
+def of_resource(resource: Resource, crd_schema: Schema | None = None) -> Schema:
+    """The schema of a served kind: the built-in definition, else the ``openAPIV3Schema`` of
+    the CRD version serving it (crds.Registry), else untyped."""
+    name = builtin.of_resource(resource)
+    if name is not None:
+        found: Schema = definitions()[name]
         return found
-    for crd in [*crds, *_repo_crds()]:
-        schema = _crd_schema(crd, resource)
-        if schema is not None:
-            return _with_object_meta(schema)
-    return _with_object_meta(UNTYPED)
+    return _with_object_meta(UNTYPED if crd_schema is None else crd_schema)
 
 
 _ROOTS: dict[int, tuple[Schema, Schema]] = {}
@@ -102,30 +74,6 @@ def _with_object_meta(schema: Schema) -> Schema:
         _ROOTS.clear()
     _ROOTS[id(schema)] = (schema, root)
     return root
-
-
-def _crd_schema(crd: Mapping[str, Any], resource: Resource) -> Schema | None:
-    spec = crd.get("spec") or {}
-    if (
-        spec.get("group") != resource.group
-        or (spec.get("names") or {}).get("plural") != resource.plural
-    ):
-        return None
-    for version in spec.get("versions") or []:
-        if version.get("name") == resource.version:
-            schema = (version.get("schema") or {}).get("openAPIV3Schema")
-            return schema if isinstance(schema, dict) else None
-    return None
-
-
-@functools.cache
-def _repo_crds() -> tuple[Mapping[str, Any], ...]:
-    found = []
-    for path in sorted(CRDS.glob("*.yaml")):
-        for document in yaml.safe_load_all(path.read_text()):
-            if isinstance(document, dict) and document.get("kind") == "CustomResourceDefinition":
-                found.append(document)
-    return tuple(found)
 
 
 # -- what a schema says about a value ---------------------------------------------------------

@@ -6,7 +6,7 @@ Source: k8s.io/apiserver/pkg/endpoints/handlers/negotiation (``NegotiateInputSer
 """
 
 from collections.abc import Mapping
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import yaml
 
@@ -53,10 +53,22 @@ def parse(header: str) -> list[tuple[str, dict[str, str]]]:
     return ranges
 
 
+def header(headers: Mapping[str, str], name: str) -> str:
+    """A request header's first value, by case-insensitive name ("" when absent)."""
+    wanted = name.lower()
+    return next((v for k, v in headers.items() if k.lower() == wanted), "")
+
+
+def media_type(content_type: str) -> str:
+    """A Content-Type's media type without its parameters, lower-cased."""
+    return content_type.split(";", 1)[0].strip().lower()
+
+
 def is_protobuf(method: str, content_type: str, body: bytes) -> bool:
     """A POST/PUT/DELETE body in protobuf (see protobuf.py for the kinds decoded)."""
-    kind = content_type.split(";", 1)[0].strip().lower()
-    return method in ("POST", "PUT", "DELETE") and bool(body) and kind == PROTOBUF
+    return (
+        method in ("POST", "PUT", "DELETE") and bool(body) and media_type(content_type) == PROTOBUF
+    )
 
 
 def check_body(method: str, content_type: str, body: bytes) -> None:
@@ -64,8 +76,7 @@ def check_body(method: str, content_type: str, body: bytes) -> None:
     patch type in objects.apply_patch)."""
     if method not in ("POST", "PUT", "DELETE") or not body:
         return
-    kind = content_type.split(";", 1)[0].strip().lower()
-    if kind in ("", *BODY_TYPES):
+    if media_type(content_type) in ("", *BODY_TYPES):
         return
     raise unsupported()
 
@@ -81,7 +92,7 @@ def unsupported() -> ApiError:
 def target(headers: Mapping[str, str], *, listing: bool = False) -> Target:
     """The first form in the Accept header the emulator serves (406 when none is). A LIST
     takes ``as=PartialObjectMetadataList``, a GET or WATCH ``as=PartialObjectMetadata``."""
-    accept = next((v for k, v in headers.items() if k.lower() == "accept"), "")
+    accept = header(headers, "Accept")
     if not accept.strip():
         return Target()
     for kind, params in parse(accept):
@@ -104,9 +115,14 @@ def target(headers: Mapping[str, str], *, listing: bool = False) -> Target:
 
 def decode(content_type: str, body: bytes, parsed: object) -> object:
     """The request body as data: kmock parsed JSON already; YAML is parsed here."""
-    if content_type.split(";", 1)[0].strip().lower() == YAML and body:
-        try:
-            return yaml.safe_load(body)
-        except yaml.YAMLError as error:
-            raise ApiError(400, f"the body of the request is not valid YAML: {error}") from error
+    if media_type(content_type) == YAML and body:
+        return load_yaml(body)
     return parsed
+
+
+def load_yaml(body: str | bytes, failure: str = "the body of the request is not valid YAML") -> Any:
+    """A YAML (or JSON) body as data; 400 ``<failure>: <the parser's error>`` otherwise."""
+    try:
+        return yaml.safe_load(body)
+    except yaml.YAMLError as error:
+        raise ApiError(400, f"{failure}: {error}") from error

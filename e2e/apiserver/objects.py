@@ -7,7 +7,7 @@ from typing import Any
 
 import jsonpatch
 
-from e2e.apiserver import defaults, normalize, services, strategic
+from e2e.apiserver import defaults, media, normalize, services, strategic
 from e2e.apiserver.errors import ApiError
 from e2e.apiserver.resources import Resource
 
@@ -46,7 +46,7 @@ def merge_patch(target: Any, patch: Any) -> Any:
 def apply_patch(
     resource: Resource, old: dict[str, Any], body: Any, content_type: str
 ) -> dict[str, Any]:
-    kind = content_type.split(";", 1)[0].strip().lower()
+    kind = media.media_type(content_type)
     if kind == JSON_PATCH or isinstance(body, list):
         if not isinstance(body, list):
             raise ApiError(400, "a JSON patch must be a list of operations")

@@ -1,7 +1,8 @@
 """``/openapi/v2`` and ``/openapi/v3`` as kube-apiserver publishes them, for every served kind.
 
-* Built-in kinds: the definitions kubernetes-validate ships (its ``_definitions.json``, the
-  cluster's OpenAPI turned into JSON Schema), turned back into OpenAPI: ``#/$defs/`` references
+* Built-in kinds: the definitions kubernetes-validate ships (definitions.py: its
+  ``_definitions.json`` of v1.33, the cluster's OpenAPI turned into JSON Schema), turned back
+  into OpenAPI: ``#/$defs/`` references
   become ``#/definitions/`` (v2) or ``#/components/schemas/`` (v3), ``[T, "null"]`` types
   become ``T``, ``IntOrString`` is ``{type: string, format: int-or-string}`` and ``Quantity``
   ``{type: string}``, and the ``enum`` the converter put on ``apiVersion``/``kind`` goes.
@@ -28,25 +29,21 @@ import functools
 import hashlib
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import aiohttp.web
 import kmock
-import kubernetes_validate
 
+from e2e.apiserver import definitions as builtin
 from e2e.apiserver import resources, swagger_pb
-from e2e.apiserver.errors import ApiError
+from e2e.apiserver.errors import no_such_resource
 from e2e.apiserver.resources import Resource
 
 if TYPE_CHECKING:
     from e2e.apiserver.crds import Registry
 
-KUBERNETES = "1.33.0"  # the definitions' version: the newest kubectl here
 V2_PROTOBUF = "application/com.github.proto-openapi.spec.v2@v1.0+protobuf"
 V2_PROTOBUF_ANSWER = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf"
-OBJECT_META = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
-LIST_META = "io.k8s.apimachinery.pkg.apis.meta.v1.ListMeta"
 _DESCRIPTIONS = {
     "apiVersion": "APIVersion defines the versioned schema of this representation of an object."
     " Servers should convert recognized schemas to the latest internal value, and may reject"
@@ -68,9 +65,7 @@ _V2_DROPPED = ("nullable", "anyOf", "oneOf", "not", "x-kubernetes-validations")
 @functools.cache
 def builtin_definitions() -> dict[str, dict[str, Any]]:
     """kubernetes-validate's definitions as OpenAPI v2 (``#/definitions/`` references)."""
-    folder = Path(kubernetes_validate.__file__).parent / "kubernetes-json-schema"
-    raw = json.loads((folder / f"v{KUBERNETES}-local" / "_definitions.json").read_text())
-    definitions = {name: _from_json_schema(node) for name, node in raw["$defs"].items()}
+    definitions = {name: _from_json_schema(node) for name, node in builtin.definitions().items()}
     definitions["io.k8s.apimachinery.pkg.util.intstr.IntOrString"] = {
         "description": "IntOrString is a type that can hold an int32 or a string.",
         "type": "string",
@@ -105,20 +100,6 @@ def _from_json_schema(node: Any) -> Any:
     return out
 
 
-@functools.cache
-def _builtin_by_gvk() -> dict[tuple[str, str, str], str]:
-    found = {}
-    for name, node in builtin_definitions().items():
-        for gvk in node.get("x-kubernetes-group-version-kind") or []:
-            found[gvk.get("group", ""), gvk.get("version", ""), gvk.get("kind", "")] = name
-    return found
-
-
-def builtin_name(resource: Resource) -> str | None:
-    """The definition of a built-in kind (``io.k8s.api.core.v1.ConfigMap``), if shipped."""
-    return _builtin_by_gvk().get((resource.group, resource.version, resource.kind))
-
-
 # -- custom definitions ---------------------------------------------------------------------
 
 
@@ -135,7 +116,7 @@ def custom_definitions(resource: Resource, schema: dict[str, Any]) -> dict[str, 
         properties[key] = {"description": _DESCRIPTIONS[key], "type": "string"}
     properties["metadata"] = {
         "description": _DESCRIPTIONS["metadata"],
-        "$ref": f"#/definitions/{OBJECT_META}",
+        "$ref": f"#/definitions/{builtin.OBJECT_META}",
     }
     node.setdefault("type", "object")
     gvk = {"group": resource.group, "kind": resource.kind, "version": resource.version}
@@ -157,7 +138,7 @@ def custom_definitions(resource: Resource, schema: dict[str, Any]) -> dict[str, 
             "metadata": {
                 "description": "Standard list metadata. More info:"
                 " https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds",
-                "$ref": f"#/definitions/{LIST_META}",
+                "$ref": f"#/definitions/{builtin.LIST_META}",
             },
         },
         "x-kubernetes-group-version-kind": [{**gvk, "kind": f"{resource.kind}List"}],
@@ -267,12 +248,11 @@ def paths(resource: Resource, ref: str, list_ref: str) -> dict[str, dict[str, An
 
 def _served(crds: "Registry") -> Iterator[tuple[Resource, str, str, dict[str, dict[str, Any]]]]:
     """Every served resource: (resource, definition, list definition, its own definitions)."""
-    by_gvk = _builtin_by_gvk()
     for resource in resources.BY_PATH.values():
         if resource.custom:
             continue
-        name = by_gvk.get((resource.group, resource.version, resource.kind))
-        listing = by_gvk.get((resource.group, resource.version, f"{resource.kind}List"))
+        name = builtin.of_resource(resource)
+        listing = builtin.name_of(resource.group, resource.version, f"{resource.kind}List")
         if name and listing:
             yield resource, name, listing, {}
     for served in crds.served.values():
@@ -289,7 +269,7 @@ def v2(crds: "Registry") -> dict[str, Any]:
         found.update(paths(resource, f"#/definitions/{name}", f"#/definitions/{listing}"))
     return {
         "swagger": "2.0",
-        "info": {"title": "Kubernetes", "version": f"v{KUBERNETES}"},
+        "info": {"title": "Kubernetes", "version": f"v{builtin.KUBERNETES}"},
         "paths": found,
         "definitions": definitions,
     }
@@ -311,7 +291,7 @@ def v3_documents(crds: "Registry") -> dict[str, dict[str, Any]]:
             key,
             {
                 "openapi": "3.0.0",
-                "info": {"title": "Kubernetes", "version": f"v{KUBERNETES}"},
+                "info": {"title": "Kubernetes", "version": f"v{builtin.KUBERNETES}"},
                 "paths": {},
                 "components": {"schemas": {}},
             },
@@ -441,5 +421,5 @@ def serve(crds: "Registry", request: kmock.Request) -> aiohttp.web.Response:
     key = path.removeprefix("/openapi/v3/")
     if key in documents:
         return aiohttp.web.json_response(documents[key])
-    error = ApiError(404, "the server could not find the requested resource")
+    error = no_such_resource()
     return aiohttp.web.json_response(error.status(), status=404)

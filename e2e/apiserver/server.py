@@ -28,14 +28,14 @@ from e2e.apiserver import (
 )
 from e2e.apiserver.admission import Rule
 from e2e.apiserver.api import Api
-from e2e.apiserver.errors import ApiError, not_found
+from e2e.apiserver.errors import ApiError, no_such_resource, not_found
 from e2e.apiserver.faults import Call, Fault, Faults
 from e2e.apiserver.managedfields import FieldManager, manager_of
 from e2e.apiserver.objects import apply_patch
 from e2e.apiserver.resources import BY_PATH, Resource
 from e2e.apiserver.store import Key
 
-VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
+VERBS = list(discovery.VERBS)  # what tests may count or inject faults for
 TEST_AGENT = "flowkeeper-tests"  # User-Agent of the tests' own client, to tell their calls apart
 WRITE_VERBS = frozenset({"create", "patch", "delete", "update", "deletecollection"})
 paths.install()
@@ -200,7 +200,7 @@ class Emulator(kmock.KubernetesScaffold):
         name, subresource = request.name or "", request.subresource or ""
         params = request.params
         verb = _verb(method, bool(name), params.get("watch") in ("true", "1"))
-        agent = _header(request, "User-Agent")
+        agent = media.header(request.headers, "User-Agent")
         sub = f"/{subresource}" if subresource else ""
         self._log.append((agent, verb, f"{request.resource.plural}{sub}"))
         namespace = request.namespace or ""
@@ -219,11 +219,11 @@ class Emulator(kmock.KubernetesScaffold):
             str(request.resource.group), str(request.resource.version), str(request.resource.plural)
         )
         if resource is None or (namespace and not resource.namespaced):
-            raise ApiError(404, "the server could not find the requested resource")
+            raise no_such_resource()
         if subresource not in ("", "status") or (
             subresource and subresource not in resource.subresources
         ):
-            raise ApiError(404, "the server could not find the requested resource")
+            raise no_such_resource()
         key: Key = (resource, namespace, name)
         dry = _dry_run(params)
         writer = FieldManager(manager_of(params.get("fieldManager"), agent), subresource)
@@ -247,7 +247,8 @@ class Emulator(kmock.KubernetesScaffold):
             if obj is None:
                 raise not_found(resource.qualified, name)
             return views.json_response(shape(obj) if shape else obj)
-        data = media.decode(_header(request, "Content-Type"), request.body, request.data)
+        content_type = media.header(request.headers, "Content-Type")
+        data = media.decode(content_type, request.body, request.data)
         if verb == "create":
             if name:
                 raise ApiError(405, "POST is not allowed on a named object")
@@ -270,8 +271,8 @@ class Emulator(kmock.KubernetesScaffold):
                 )
             )
         if verb == "patch":
-            content_type = _header(request, "Content-Type") or "application/merge-patch+json"
-            is_apply = content_type.split(";", 1)[0].strip().lower() == apply.CONTENT_TYPE
+            content_type = content_type or "application/merge-patch+json"
+            is_apply = media.media_type(content_type) == apply.CONTENT_TYPE
             apply.check_options(params, apply=is_apply)
             if is_apply:
                 text = request.text or ""
@@ -333,11 +334,6 @@ def _dry_run(params: Mapping[str, str]) -> bool:
     if value not in (None, "All"):
         raise ApiError(400, f"unsupported dryRun value {value!r}: only 'All' is supported")
     return value == "All"
-
-
-def _header(request: kmock.Request, name: str) -> str:
-    wanted = name.lower()
-    return next((v for k, v in request.headers.items() if k.lower() == wanted), "")
 
 
 def _verb(method: str, named: bool, watch: bool) -> str:

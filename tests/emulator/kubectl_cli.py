@@ -1,19 +1,19 @@
-"""Real kubectl against the emulator: the oldest and newest versions present here.
+"""Real kubectl against the emulator of a test (the binaries are e2e/kubectl.py's).
 
-kubectl caches discovery and OpenAPI under $HOME/.kube/cache: each call gets the test's own
-HOME. The emulator runs on the test's event loop, so kubectl runs as an asyncio subprocess.
+The emulator runs on the test's event loop, so kubectl runs in a worker thread while the loop
+serves it. Each ``Kubectl`` keeps its discovery and OpenAPI cache in the test's own ``home``
+across its calls (e2e/kubectl.py's ``run`` with ``cache``).
 """
 
 import asyncio
-import os
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-SDK = Path("/usr/lib/google-cloud-sdk/bin")
-VERSIONED = sorted(SDK.glob("kubectl.1.*"), key=lambda p: int(p.name.rsplit(".", 1)[1]))
+from e2e import kubectl
+
+VERSIONED = [k.path for k in kubectl.binaries() if k.path is not None]
 # The oldest and the newest kubectl present (1.27 and 1.33 on the machine image).
 EDGES = sorted({VERSIONED[0], VERSIONED[-1]}) if VERSIONED else []
 
@@ -32,27 +32,24 @@ class Kubectl:
     home: Path
 
     async def __call__(self, *args: str, stdin: str | None = None) -> Result:
-        env = {**os.environ, "HOME": str(self.home), "KUBECONFIG": str(self.kubeconfig)}
-        process = await asyncio.create_subprocess_exec(
-            str(self.binary),
-            *args,
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            env=env,
+        done = await asyncio.to_thread(
+            kubectl.run, self.binary, self.kubeconfig, *args, stdin=stdin, cache=self.home
         )
-        out, err = await asyncio.wait_for(
-            process.communicate(stdin.encode() if stdin is not None else None), 60
-        )
-        assert process.returncode is not None
-        return Result(process.returncode, out.decode(), err.decode())
+        return Result(done.returncode, done.stdout, done.stderr)
+
+
+def _params(paths: list[Path]) -> list[object]:
+    if not paths:
+        reason = f"no versioned kubectl in {kubectl.KUBECTL_DIR}"
+        return [pytest.param(None, marks=pytest.mark.skip(reason=reason), id="no-kubectl")]
+    return [pytest.param(path, id=path.name) for path in paths]
 
 
 def versions() -> list[object]:
-    """pytest params: the edge versions, or one skipped param saying why."""
-    if not EDGES:
-        reason = f"no versioned kubectl in {SDK}" + (
-            "" if shutil.which("kubectl") else " nor on PATH"
-        )
-        return [pytest.param(None, marks=pytest.mark.skip(reason=reason), id="no-kubectl")]
-    return [pytest.param(path, id=path.name) for path in EDGES]
+    """pytest params: the oldest and newest kubectl, or one skipped param saying why."""
+    return _params(EDGES)
+
+
+def every_version() -> list[object]:
+    """pytest params: every kubectl present, oldest first, or one skipped param."""
+    return _params(VERSIONED)

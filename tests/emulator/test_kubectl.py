@@ -11,7 +11,8 @@ import pytest
 import yaml
 
 from e2e import cluster, kubectl
-from e2e.emulator import TEST_AGENT, Background, running
+from e2e.emulator import Background, running
+from e2e.emulator import request as call
 
 SAMPLE = Path(__file__).parents[2] / "e2e" / "samples" / "flowcollector.yaml"
 VERSIONS = [
@@ -35,20 +36,6 @@ FC_STATUS = {
     "nodes": "3/3",
     "serviceAddresses": ["203.0.113.10", "198.51.100.7"],
 }
-
-
-def call(url: str, method: str, path: str, body: Any = None, **headers: str) -> tuple[int, Any]:
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(url + path, data=data, method=method)
-    request.add_header("User-Agent", TEST_AGENT)
-    request.add_header("Content-Type", "application/json")
-    for key, value in headers.items():
-        request.add_header(key.replace("_", "-"), value)
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, json.loads(response.read() or b"null")
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"null")
 
 
 @pytest.fixture(scope="module")

@@ -12,23 +12,10 @@ import pytest
 import yaml
 
 from tests.emulator.conftest import FC
-from tests.emulator.kubectl_cli import EDGES, SDK, VERSIONED, Kubectl
+from tests.emulator.kubectl_cli import Kubectl, every_version, versions
 
 SSA = ("apply", "--server-side", "--validate=false", "-f", "-")
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
-
-
-def every_version() -> list[Any]:
-    if not VERSIONED:
-        reason = f"no versioned kubectl in {SDK}"
-        return [pytest.param(None, marks=pytest.mark.skip(reason=reason), id="no-kubectl")]
-    return [pytest.param(path, id=path.name) for path in VERSIONED]
-
-
-def edges() -> list[Any]:
-    if not EDGES:
-        return [pytest.param(None, marks=pytest.mark.skip(reason="no kubectl"), id="no-kubectl")]
-    return [pytest.param(path, id=path.name) for path in EDGES]
 
 
 def manifest(image: str = "registry.example.com/collector:1.0", **spec: Any) -> str:
@@ -99,7 +86,7 @@ async def test_server_side_apply_conflicts_force_and_pruning(binary, k8s, http, 
     assert k8s.object("flowcollectors", "ns", "fc") is live  # a no-op: the same stored object
 
 
-@pytest.mark.parametrize("binary", edges())
+@pytest.mark.parametrize("binary", versions())
 async def test_client_side_apply_moves_to_server_side_apply(binary, k8s, tmp_path: Path):
     assert k8s.kubeconfig is not None
     kubectl = Kubectl(binary, k8s.kubeconfig, tmp_path)
@@ -118,7 +105,7 @@ async def test_client_side_apply_moves_to_server_side_apply(binary, k8s, tmp_pat
     assert managers(live)["kubectl", "Apply", ""]["f:spec"]["f:image"] == {}
 
 
-@pytest.mark.parametrize("binary", edges())
+@pytest.mark.parametrize("binary", versions())
 async def test_server_side_apply_of_a_built_in_kind(binary, k8s, tmp_path: Path):
     assert k8s.kubeconfig is not None
     kubectl = Kubectl(binary, k8s.kubeconfig, tmp_path)
