@@ -124,7 +124,9 @@ class Bench:
             mark = self.k8s.mark()
 
             async def resynced() -> bool:
-                return self.k8s.calls(since=mark, agents=OPERATOR)["get services"] >= 2
+                # A resync lists the children again and reconciles (reads) the FlowCollector.
+                calls = self.k8s.calls(since=mark, agents=OPERATOR)
+                return calls["list services"] >= 1 and calls["get flowcollectors"] >= 1
 
             await wait_for(resynced, timeout=resync * 3)
             await quiet(self.k8s, 0.5)

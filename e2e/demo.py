@@ -20,7 +20,7 @@ from typing import Any
 
 import helm_python as helm
 import yaml
-from flowkeeper.operator import collector_schema
+from flowkeeper.operator.model import collector_schema
 
 from e2e import cluster, emulator, install, kubectl, receivers
 

@@ -14,9 +14,13 @@ import threading
 from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
-import flowkeeper.operator.handlers  # noqa: F401  (registers the handlers with kopf)
+import flowkeeper.operator.app.handlers  # noqa: F401  (registers the handlers with kopf)
 import kopf
-from flowkeeper.operator import elected, flags, kube, leader, lease, metrics, preflight
+from flowkeeper.operator import flags, metrics, preflight
+from flowkeeper.operator.kube import client as kube
+from flowkeeper.operator.leadership import elector as leader
+from flowkeeper.operator.leadership import gate as elected
+from flowkeeper.operator.leadership import lease
 
 PROG = flags.PROG
 VERSION = importlib.metadata.version("flowkeeper")

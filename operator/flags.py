@@ -11,7 +11,7 @@ import re
 from collections.abc import Mapping
 from typing import NamedTuple, NoReturn
 
-from flowkeeper.operator import lease
+from flowkeeper.operator.leadership import lease
 
 PROG = "flowkeeper-operator"
 ENV_PREFIX = "FLOWKEEPER_OPERATOR_"

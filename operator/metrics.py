@@ -10,8 +10,8 @@ from prometheus_client.registry import Collector
 
 RECONCILES = Counter(
     "flowkeeper_operator_reconciles",
-    "FlowCollector reconciles, by what triggered them (spec, child, resync) and their outcome"
-    " (unchanged, changed, invalid, error).",
+    "FlowCollector reconciles, by what triggered them (spec, child, resync, retry) and their"
+    " outcome (unchanged, changed, invalid, conflict, error).",
     ["trigger", "result"],
 )
 RECONCILE_DURATION = Histogram(
@@ -46,9 +46,20 @@ ERRORS = Counter(
 )
 API_RETRIES = Counter(
     "flowkeeper_operator_api_retries",
-    "API calls retried after a transient error (connection, 429, 5xx), by HTTP code (0: no"
-    " answer).",
+    "Reconciles scheduled again after a transient error (no answer, 409, 429, 5xx), by the"
+    " HTTP code of the failed call (0: no answer).",
     ["code"],
+)
+API_REACHABLE = Gauge(
+    "flowkeeper_operator_api_reachable",
+    "0 while the API server fails every request with a transient error (an outage: no answer,"
+    " 429 or 5xx), 1 otherwise.",
+)
+API_REACHABLE.set(1)
+API_OUTAGES = Counter(
+    "flowkeeper_operator_api_outages",
+    "API outages ridden out: each starts with a transient failure while the API was reachable"
+    " and ends at the next answered request.",
 )
 EVENT_FAILURES = Counter(
     "flowkeeper_operator_event_failures",

@@ -11,7 +11,8 @@ import kubernetes.client
 import kubernetes.config
 import prometheus_client
 import yaml
-from flowkeeper.operator import flags, kube
+from flowkeeper.operator import flags
+from flowkeeper.operator.kube import client as kube
 
 
 def check_kubernetes_configuration(environ: Mapping[str, str]) -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import yaml
 from flowkeeper.backfill.settings import parse_settings
-from flowkeeper.operator.spec import parse_spec
+from flowkeeper.operator.model.spec import parse_spec
 
 README = (Path(__file__).parent.parent / "README.md").read_text()
 

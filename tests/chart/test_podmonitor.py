@@ -1,8 +1,8 @@
 """The PodMonitor finds the pods the operator builds, on the port their container names."""
 
-from flowkeeper.operator import collector_metrics
-from flowkeeper.operator.manifests import build_children
-from flowkeeper.operator.spec import parse_spec
+from flowkeeper.operator.model import collector_metrics
+from flowkeeper.operator.model.manifests import build_children
+from flowkeeper.operator.model.spec import parse_spec
 
 from tests.chart.helpers import of_kind, one, render, scenario_values
 from tests.monitoring.helpers import pod_meta_label

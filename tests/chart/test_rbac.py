@@ -19,7 +19,7 @@ from tests.chart.helpers import (
 
 # What the operator calls (docs/operator.md, "RBAC").
 OPERATOR_RULES = {
-    *(("flows.flowkeeper.dev", "flowcollectors", v) for v in ("get", "list", "watch", "patch")),
+    *(("flows.flowkeeper.dev", "flowcollectors", v) for v in ("get", "list", "watch")),
     *(("flows.flowkeeper.dev", "flowcollectors/status", v) for v in ("get", "patch")),
     # blockOwnerDeletion on the children (OwnerReferencesPermissionEnforcement).
     ("flows.flowkeeper.dev", "flowcollectors/finalizers", "update"),

@@ -57,3 +57,22 @@ async def test_json_patch_needs_a_list(http):
         f"{CM}/c", [{"op": "add", "path": "/data", "value": {"a": "1"}}], JSON_PATCH
     )
     assert patched["data"] == {"a": "1"}
+
+
+async def test_a_json_patch_test_guards_a_status_write_by_uid(http):
+    """The operator binds each status write to the FlowCollector's uid with a ``test`` op; a
+    failed test is 422 and writes nothing, as kube-apiserver answers a JSON patch that does
+    not apply (k8s.io/apiserver .../handlers/patch.go: jsonpatch Apply error ->
+    StatusUnprocessableEntity)."""
+    created = await http.create(FC, flowcollector("fc"))
+    status = "/status"
+    stale = [
+        {"op": "test", "path": "/metadata/uid", "value": "another-uid"},
+        {"op": "add", "path": "/status", "value": {"observedGeneration": 7}},
+    ]
+    code, _ = await http.call("PATCH", f"{FC}/fc{status}", stale, JSON_PATCH)
+    assert code == 422
+    assert "status" not in await http.get(f"{FC}/fc")
+    bound = [{**stale[0], "value": created["metadata"]["uid"]}, stale[1]]
+    patched = await http.patch(f"{FC}/fc{status}", bound, JSON_PATCH)
+    assert patched["status"] == {"observedGeneration": 7}

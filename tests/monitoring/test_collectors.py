@@ -8,7 +8,7 @@ prometheus-operator on every PodMonitor target), or it would silently be empty.
 import re
 
 import pytest
-from flowkeeper.operator import collector_metrics
+from flowkeeper.operator.model import collector_metrics
 
 from tests.chart.helpers import one, render
 from tests.monitoring.helpers import OPERATIONS, alerts, dashboard, panel_targets, rendered_rules

@@ -13,7 +13,7 @@ import flowkeeper.operator.metrics  # noqa: F401  (registers the operator's metr
 import prometheus_client
 import pytest
 from flowkeeper.backfill.metrics import RunMetrics
-from flowkeeper.operator import collector_metrics
+from flowkeeper.operator.model import collector_metrics
 from prometheus_client.registry import CollectorRegistry
 
 from tests.monitoring.helpers import alerts, dashboard, panel_targets, rendered_rules

@@ -24,9 +24,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import aiohttp
 import pytest
 import yaml
-from flowkeeper.operator import collector_metrics
-from flowkeeper.operator.manifests import build_children
-from flowkeeper.operator.spec import parse_spec
+from flowkeeper.operator.model import collector_metrics
+from flowkeeper.operator.model.manifests import build_children
+from flowkeeper.operator.model.spec import parse_spec
 
 from e2e.emulator import TEST_AGENT
 from e2e.receivers import (

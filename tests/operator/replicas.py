@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 
 import aiohttp
-from flowkeeper.operator.identity import KOPF_PRODUCT
-from flowkeeper.operator.kube import USER_AGENT
+from flowkeeper.operator.kube.client import USER_AGENT
+from flowkeeper.operator.kube.identity import KOPF_PRODUCT
 from prometheus_client.parser import text_string_to_metric_families
 
 from e2e.local import free_port

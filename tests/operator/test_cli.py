@@ -10,8 +10,9 @@ from pathlib import Path
 import aiohttp
 import pytest
 import yaml
-from flowkeeper.operator import cli, flags, leader
-from flowkeeper.operator.lease import DEFAULT_TIMINGS, Timings
+from flowkeeper.operator import cli, flags
+from flowkeeper.operator.leadership import elector as leader
+from flowkeeper.operator.leadership.lease import DEFAULT_TIMINGS, Timings
 
 from e2e.emulator import TEST_AGENT
 from e2e.local import free_port

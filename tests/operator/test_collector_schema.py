@@ -1,4 +1,4 @@
-"""operator/collector-config.schema.json mirrors the ServiceRadar collector's own rules.
+"""operator/model/collector-config.schema.json mirrors the ServiceRadar collector's own rules.
 
 The reader of config.json is the Rust collector at carverauto/serviceradar d8e67a937: serde
 deserializes `Config` (rust/flow-collector/src/config.rs), then `Config::validate` runs, then
@@ -18,7 +18,7 @@ import subprocess
 
 import pytest
 import yaml
-from flowkeeper.operator import collector_schema
+from flowkeeper.operator.model import collector_schema
 
 COMMIT = "d8e67a937"
 REPO = pathlib.Path(

@@ -10,16 +10,16 @@ failed on the operator before the fix.
 import json
 
 import pytest
-from flowkeeper.operator import collector_schema
-from flowkeeper.operator.config import (
+from flowkeeper.operator.model import collector_schema
+from flowkeeper.operator.model.config import (
     build_collector_config,
     check_config,
     config_hash,
     render_config,
     spec_field,
 )
-from flowkeeper.operator.errors import ConfigError, SpecError
-from flowkeeper.operator.spec import RESERVED_CONFIG_KEYS, parse_spec
+from flowkeeper.operator.model.errors import ConfigError, SpecError
+from flowkeeper.operator.model.spec import RESERVED_CONFIG_KEYS, parse_spec
 
 MINIMAL = {
     "image": "collector:1",

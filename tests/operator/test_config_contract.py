@@ -20,11 +20,11 @@ from typing import Any
 
 import pytest
 import yaml
-from flowkeeper.operator import collector_schema
-from flowkeeper.operator.config import CONFIG_KEY, build_collector_config, check_config
-from flowkeeper.operator.errors import SpecError
-from flowkeeper.operator.manifests import build_children, udp_bound_script
-from flowkeeper.operator.spec import (
+from flowkeeper.operator.model import collector_schema
+from flowkeeper.operator.model.config import CONFIG_KEY, build_collector_config, check_config
+from flowkeeper.operator.model.errors import SpecError
+from flowkeeper.operator.model.manifests import build_children, udp_bound_script
+from flowkeeper.operator.model.spec import (
     RESERVED_CONFIG_KEYS,
     RESERVED_LISTENER_CONFIG_KEYS,
     parse_spec,

@@ -22,9 +22,9 @@ import jsonschema
 import kubernetes_validate
 import pytest
 import yaml
-from flowkeeper.operator.config import check_config
-from flowkeeper.operator.errors import SpecError
-from flowkeeper.operator.spec import check_name, parse_spec
+from flowkeeper.operator.model.config import check_config
+from flowkeeper.operator.model.errors import SpecError
+from flowkeeper.operator.model.spec import check_name, parse_spec
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 CRD_PATH = ROOT / "crds" / "flowcollector.yaml"

@@ -1,4 +1,4 @@
-from flowkeeper.operator import events
+from flowkeeper.operator.kube import events
 
 OWNER = {
     "apiVersion": "flows.flowkeeper.dev/v1alpha1",

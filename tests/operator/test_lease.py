@@ -2,7 +2,7 @@ import datetime
 import re
 
 import pytest
-from flowkeeper.operator import lease
+from flowkeeper.operator.leadership import lease
 
 NOW = datetime.datetime(2026, 5, 4, 3, 2, 1, 123456, tzinfo=datetime.UTC)
 LATER = NOW + datetime.timedelta(seconds=2)

@@ -3,8 +3,8 @@
 import copy
 
 import pytest
-from flowkeeper.operator.config import build_collector_config, config_hash, render_config
-from flowkeeper.operator.manifests import (
+from flowkeeper.operator.model.config import build_collector_config, config_hash, render_config
+from flowkeeper.operator.model.manifests import (
     CONFIG_HASH_ANNOTATION,
     DESIRED_HASH_ANNOTATION,
     build_children,
@@ -13,7 +13,7 @@ from flowkeeper.operator.manifests import (
     selector_labels,
     udp_bound_script,
 )
-from flowkeeper.operator.spec import parse_spec
+from flowkeeper.operator.model.spec import parse_spec
 
 MINIMAL = {
     "image": "collector:1",

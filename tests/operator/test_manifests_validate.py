@@ -5,8 +5,8 @@ import pathlib
 import kubernetes_validate
 import pytest
 import yaml
-from flowkeeper.operator.manifests import build_children
-from flowkeeper.operator.spec import parse_spec
+from flowkeeper.operator.model.manifests import build_children
+from flowkeeper.operator.model.spec import parse_spec
 
 KUBERNETES = "1.31"
 SAMPLES = sorted((pathlib.Path(__file__).parent / "samples" / "good").glob("*.yaml"))

@@ -5,8 +5,9 @@ import logging
 from typing import Any
 
 import pytest
-from flowkeeper.operator import kube, migration
-from flowkeeper.operator.spec import parse_spec
+from flowkeeper.operator.control import migration
+from flowkeeper.operator.kube import client as kube
+from flowkeeper.operator.model.spec import parse_spec
 
 from e2e.cluster import Api
 

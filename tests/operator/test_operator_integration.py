@@ -8,7 +8,7 @@ Waiting is always polling with a deadline; nothing is asserted after a fixed sle
 import copy
 from typing import Any
 
-from flowkeeper.operator.manifests import CONFIG_HASH_ANNOTATION
+from flowkeeper.operator.model.manifests import CONFIG_HASH_ANNOTATION
 from prometheus_client import REGISTRY
 
 from e2e.cluster import Api, eventually
@@ -252,7 +252,8 @@ async def test_idle_operator_makes_no_writes(api, k8s, operator):
 
     async def resynced_twice() -> None:
         reads = k8s.calls(since=mark, agents=["flowkeeper-operator"])
-        assert reads["get daemonsets"] >= 4, reads  # two FlowCollectors, two resyncs each
+        # Each reconcile reads its FlowCollector: two FlowCollectors, two resyncs each.
+        assert reads["get flowcollectors"] >= 4, reads
 
     await eventually(resynced_twice)
     assert k8s.calls(since=mark, writes=True) == {}
@@ -329,10 +330,12 @@ async def test_restart_makes_no_duplicates_and_no_writes(api, k8s, operator):
     await operator.start()
 
     async def resumed() -> None:
-        # The resume handler reads all four children (the DaemonSet second).
+        # The resumed reconcile reads the FlowCollector, and the children through the child
+        # watches (listed at start-up).
         calls = k8s.calls(since=mark, agents=["flowkeeper-operator"])
-        assert calls["get daemonsets"] >= 1, calls
-        assert calls["get services"] >= 2, calls
+        assert calls["get flowcollectors"] >= 1, calls
+        assert calls["list daemonsets"] >= 1, calls
+        assert calls["list services"] >= 1, calls
 
     await eventually(resumed)
     await quiet(k8s)

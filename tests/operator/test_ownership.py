@@ -1,6 +1,6 @@
 import pytest
-from flowkeeper.operator import ownership
-from flowkeeper.operator.reconcile import LAST_APPLIED_ANNOTATION
+from flowkeeper.operator.constants import LAST_APPLIED_ANNOTATION
+from flowkeeper.operator.plan import ownership
 
 OWNER = {
     "apiVersion": "flows.flowkeeper.dev/v1alpha1",

@@ -4,8 +4,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from flowkeeper.operator import manifests, reconcile
-from flowkeeper.operator.spec import parse_spec
+from flowkeeper.operator.model import manifests
+from flowkeeper.operator.model.spec import parse_spec
+from flowkeeper.operator.plan import merge as reconcile
 
 SAMPLE = Path(__file__).parent / "samples" / "good" / "full.yaml"
 LAST = reconcile.LAST_APPLIED_ANNOTATION

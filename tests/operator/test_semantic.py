@@ -1,5 +1,5 @@
 import pytest
-from flowkeeper.operator import semantic
+from flowkeeper.operator.plan import semantic
 
 LIMITS = ("spec", "containers", "[]", "resources", "limits")
 

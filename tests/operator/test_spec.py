@@ -3,8 +3,8 @@
 import copy
 
 import pytest
-from flowkeeper.operator.errors import SpecError
-from flowkeeper.operator.spec import check_name, parse_spec
+from flowkeeper.operator.model.errors import SpecError
+from flowkeeper.operator.model.spec import check_name, parse_spec
 
 MINIMAL = {
     "image": "collector:1",

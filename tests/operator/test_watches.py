@@ -1,4 +1,4 @@
-"""The child watches: server-side label selector, resume, 410 Gone, errors, dispatch."""
+"""The child watches: server-side label selector, resume, 410 Gone, errors, the cache."""
 
 import asyncio
 import json
@@ -9,7 +9,9 @@ from typing import Any
 import kopf
 import pytest
 from aiohttp import web
-from flowkeeper.operator import dispatch, kube, settings, watches
+from flowkeeper.operator.app import settings
+from flowkeeper.operator.kube import client as kube
+from flowkeeper.operator.kube import watches
 
 from e2e.cluster import eventually
 from e2e.local import write_kubeconfig
@@ -31,7 +33,7 @@ class Recorder:
     def __init__(self) -> None:
         self.events: list[tuple[str, str, str, str]] = []  # kind, type, namespace, name
 
-    async def __call__(self, kind: str, event_type: str, body: kube.Object) -> None:
+    def __call__(self, kind: str, event_type: str, body: kube.Object) -> None:
         metadata = body["metadata"]
         self.events.append((kind, event_type, metadata["namespace"], metadata["name"]))
 
@@ -81,8 +83,22 @@ async def test_only_labelled_children_arrive_and_every_request_carries_the_selec
             assert ("ConfigMap", "ADDED", "a", "after") in recorder.events
 
         await eventually(delivered)
+        # What the streams saw is kept for the reconciles: ours only, deletions applied.
+        known, after = child_watches.cached("ConfigMap", "a", "after")
+        assert known
+        assert after is not None
+        assert after["metadata"]["name"] == "after"
+        assert child_watches.cached("ConfigMap", "a", "before") == (True, None)
+        assert child_watches.cached("ConfigMap", "a", "theirs-2") == (True, None)
+        assert child_watches.cached("Secret", "a", "after") == (False, None)  # not watched
+        # Our own write's result is an echo when its event comes; anything newer is not.
+        child_watches.remember("ConfigMap", "a", "after", after)
+        assert child_watches.echo("ConfigMap", after)
+        newer = {**after, "metadata": {**after["metadata"], "resourceVersion": "999999"}}
+        assert not child_watches.echo("ConfigMap", newer)
     finally:
         await child_watches.stop()
+    assert child_watches.cached("ConfigMap", "a", "after") == (False, None)  # stopped
     assert {name for *_, name in recorder.events} == {"before", "after"}
     ours = [(path, query) for _, method, path, query in requests if method.endswith("GET")]
     ours = [(path, query) for path, query in ours if path in paths]
@@ -190,60 +206,6 @@ async def test_resumes_from_the_last_version_relists_on_gone_and_errors(scripted
     assert all(q["allowWatchBookmarks"] == "true" for q in script.queries if q.get("watch"))
     assert ("ConfigMap", "DELETED", "a", "b") in recorder.events
     assert [e for e in recorder.events if e[3] == "b"][-1][1] == "DELETED"
-
-
-async def test_dispatch_keeps_one_event_in_flight_per_object_and_the_newest_pending():
-    started, release = asyncio.Event(), asyncio.Event()
-    handled: list[tuple[str, str]] = []
-
-    async def slow(kind: str, event_type: str, body: kube.Object) -> None:
-        handled.append((body["metadata"]["name"], body["metadata"]["resourceVersion"]))
-        if len(handled) == 1:
-            started.set()
-            await release.wait()
-
-    dispatcher = dispatch.Dispatcher(slow, LOGGER)
-    dispatcher.submit("ConfigMap", "ADDED", configmap("a", OURS, "1"))
-    await started.wait()
-    for version in ("2", "3", "4"):
-        dispatcher.submit("ConfigMap", "MODIFIED", configmap("a", OURS, version))
-    dispatcher.submit("ConfigMap", "ADDED", configmap("b", OURS, "5"))  # not held up by "a"
-
-    async def other_object_done() -> None:
-        assert ("b", "5") in handled
-
-    await eventually(other_object_done)
-    release.set()
-
-    async def drained() -> None:
-        assert handled == [("a", "1"), ("b", "5"), ("a", "4")]
-
-    await eventually(drained)
-    await dispatcher.stop()
-
-
-async def test_a_failing_handler_does_not_stop_later_events():
-    seen: list[str] = []
-
-    async def flaky(kind: str, event_type: str, body: kube.Object) -> None:
-        seen.append(body["metadata"]["resourceVersion"])
-        if len(seen) == 1:
-            raise RuntimeError("boom")
-
-    dispatcher = dispatch.Dispatcher(flaky, LOGGER)
-    dispatcher.submit("ConfigMap", "ADDED", configmap("a", OURS, "1"))
-
-    async def first() -> None:
-        assert seen == ["1"]
-
-    await eventually(first)
-    dispatcher.submit("ConfigMap", "MODIFIED", configmap("a", OURS, "2"))
-
-    async def both() -> None:
-        assert seen == ["1", "2"]
-
-    await eventually(both)
-    await dispatcher.stop()
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,1 @@
+"""The controller: the work queue, the one reconcile per FlowCollector and what it calls."""

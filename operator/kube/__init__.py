@@ -1,0 +1,1 @@
+"""Kubernetes I/O: the request client, the child watches and their cache, Events, identity."""

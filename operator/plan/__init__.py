@@ -1,0 +1,1 @@
+"""The pure apply plan: semantic comparison, the three-way merge patch, ownership verdicts."""
