@@ -9,6 +9,7 @@ import tomllib
 
 import pytest
 import yaml
+from flowkeeper.operator.kube import client
 
 from tests.chart.helpers import CHART_DIR, ROOT, one, render
 from tests.chart.test_dockerfile import arguments_of, runtime
@@ -93,3 +94,9 @@ def test_the_changelog_is_keep_a_changelog():
 
 def test_the_changelog_covers_the_earlier_releases():
     assert {"0.1.0", "0.2.0"} <= {version for version, _ in sections()}
+
+
+def test_the_operators_user_agent_has_it():
+    """API servers' audit logs name the operator's requests with its version."""
+    product, _, version = client.USER_AGENT.partition("/")
+    assert (product, version) == ("flowkeeper-operator", VERSION)

@@ -12,6 +12,7 @@ must guard the write (the status, bound to the FlowCollector's uid).
 """
 
 import asyncio
+import importlib.metadata
 import json
 import os
 from collections.abc import Callable, Mapping
@@ -26,7 +27,8 @@ from flowkeeper.operator.constants import API_VERSION, KIND, PLURAL
 from flowkeeper.operator.kube import identity
 from kubernetes.client.exceptions import ApiException
 
-USER_AGENT = "flowkeeper-operator/0.1"
+# The package's version, as --version prints it (pyproject.toml is its one source).
+USER_AGENT = f"flowkeeper-operator/{importlib.metadata.version('flowkeeper')}"
 REQUEST_TIMEOUT_SECONDS = 30.0
 MERGE_PATCH = "application/merge-patch+json"
 JSON_PATCH = "application/json-patch+json"

@@ -20,7 +20,7 @@ KOPF_PRODUCT = f"kopf/{importlib.metadata.version('kopf')}"
 
 
 def user_agent(product: str) -> str:
-    """``product (identity)``, e.g. ``flowkeeper-operator/0.1 (flowkeeper-5d9c_1a2b3c4d)``."""
+    """``product (identity)``, e.g. ``flowkeeper-operator/0.3.0 (flowkeeper-5d9c_1a2b3c4d)``."""
     return f"{product} ({NAME})"
 
 
