@@ -12,7 +12,6 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from flowkeeper.backfill import logs
@@ -34,6 +33,7 @@ from flowkeeper.backfill.sender import RemoteWriter
 from flowkeeper.backfill.series import KindSeriesSpec, SeriesLimits, kind_series_spec
 from flowkeeper.backfill.settings import (
     PROG,
+    VERSION,
     Settings,
     check_files,
     parse_settings,
@@ -53,11 +53,7 @@ _GC_YOUNG_THRESHOLD = 50_000
 def main(argv: Sequence[str] | None = None) -> int:
     stop = StopSignal()
     try:
-        args = sys.argv[1:] if argv is None else argv
-        if "--version" in args:  # as argparse's version action: nothing else is read
-            print(f"{PROG} {version('flowkeeper')}")
-            return EXIT_OK
-        settings = parse_settings(args, os.environ)
+        settings = parse_settings(sys.argv[1:] if argv is None else argv, os.environ)
         check_files(settings)
         logs.configure(settings.log_format)
         with (
@@ -229,10 +225,7 @@ def quiet_gc() -> None:
 
 
 def user_agent() -> str:
-    try:
-        return f"{PROG}/{version('flowkeeper')}"
-    except PackageNotFoundError:
-        return PROG
+    return f"{PROG}/{VERSION}"
 
 
 def _writer(settings: Settings, metrics: RunMetrics, agent: str, stop: StopSignal) -> RemoteWriter:

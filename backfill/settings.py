@@ -9,6 +9,7 @@ the CA bundle loadable as one).
 """
 
 import argparse
+import importlib.metadata
 import re
 import ssl
 from collections.abc import Mapping, Sequence
@@ -24,6 +25,7 @@ from flowkeeper.backfill.kinds import DEFAULT_RESOURCES, KINDS
 from flowkeeper.backfill.sharding import UNSHARDED, Shard
 
 PROG = "flowkeeper-backfill"
+VERSION = importlib.metadata.version("flowkeeper")  # the one source: the package
 ENV_PREFIX = "FLOWKEEPER_BACKFILL_"
 _LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
 _METRIC_PREFIX = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
@@ -77,6 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
         "stopped by SIGINT; 141 --dry-run output closed by its reader; 143 stopped by SIGTERM.",
     )
     add = parser.add_argument
+    add("--version", action="version", version=f"{PROG} {VERSION}")
     add("--remote-write-url", metavar="URL", help="receiver endpoint (required unless --dry-run)")
     add(
         "--resources",
