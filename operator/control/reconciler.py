@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from flowkeeper.operator import logs, metrics
-from flowkeeper.operator.constants import KIND
+from flowkeeper.operator.constants import CONFIG_HASH_ANNOTATION, KIND
 from flowkeeper.operator.control import apply, cleanup
 from flowkeeper.operator.control.apply import NameConflictError
 from flowkeeper.operator.control.state import (
@@ -127,7 +127,7 @@ async def _reconcile(runtime: Runtime, target: Key, trigger: str) -> str | None:
     new = status.build_status(
         generation=generation,
         config_hash=daemonset["spec"]["template"]["metadata"]["annotations"][
-            manifests.CONFIG_HASH_ANNOTATION
+            CONFIG_HASH_ANNOTATION
         ],
         daemonset=lives["DaemonSet", name],
         addresses=status.service_addresses(lives["Service", name]),

@@ -10,6 +10,15 @@ import hashlib
 import json
 from typing import Any, NamedTuple
 
+from flowkeeper.operator.constants import (
+    CONFIG_HASH_ANNOTATION,
+    DESIRED_HASH_ANNOTATION,
+    INSTANCE_LABEL,
+    MANAGED_BY,
+    MANAGED_BY_LABEL,
+    NAME_LABEL,
+    PART_OF_LABEL,
+)
 from flowkeeper.operator.model.config import (
     CONFIG_DIR,
     CONFIG_KEY,
@@ -24,8 +33,6 @@ from flowkeeper.operator.model.config import (
 )
 from flowkeeper.operator.model.spec import FlowCollectorSpec, Listener
 
-CONFIG_HASH_ANNOTATION = "flows.flowkeeper.dev/config-hash"
-DESIRED_HASH_ANNOTATION = "flows.flowkeeper.dev/desired-hash"
 APP_NAME = "flow-collector"
 CONTAINER_NAME = "collector"
 METRICS_PORT_NAME = "metrics"
@@ -48,13 +55,13 @@ class Children(NamedTuple):
 def labels(name: str) -> dict[str, str]:
     return {
         **selector_labels(name),
-        "app.kubernetes.io/managed-by": "flowkeeper",
-        "app.kubernetes.io/part-of": "flowkeeper",
+        MANAGED_BY_LABEL: MANAGED_BY,
+        PART_OF_LABEL: MANAGED_BY,
     }
 
 
 def selector_labels(name: str) -> dict[str, str]:
-    return {"app.kubernetes.io/name": APP_NAME, "app.kubernetes.io/instance": name}
+    return {NAME_LABEL: APP_NAME, INSTANCE_LABEL: name}
 
 
 def configmap_name(name: str) -> str:

@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal, NotRequired, TypedDict, TypeVar
 
+from flowkeeper.operator.constants import ANNOTATION_PREFIX
 from flowkeeper.operator.model.errors import SpecError
 
 Protocol = Literal["netflow", "sflow"]
@@ -129,7 +130,7 @@ MAX_STREAM_NAME_BYTES = 255  # nats-server JSMaxNameLen
 MAX_STREAM_REPLICAS = 5  # nats-server StreamMaxReplicas
 MAX_STREAM_SUBJECTS = 64
 RESERVED_PORT_NAME = "metrics"
-RESERVED_ANNOTATION_PREFIX = "flows.flowkeeper.dev/"
+RESERVED_ANNOTATION_PREFIX = f"{ANNOTATION_PREFIX}/"
 # Top-level config.json keys the operator derives from typed fields; spec.config may not set them.
 RESERVED_CONFIG_KEYS = frozenset(
     {

@@ -8,8 +8,8 @@ unchanged inputs equals the previous one and the handler has nothing to write.
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal, NamedTuple, cast
 
+from flowkeeper.operator.constants import CONFIG_HASH_ANNOTATION
 from flowkeeper.operator.model import collector_schema
-from flowkeeper.operator.model.manifests import CONFIG_HASH_ANNOTATION
 from flowkeeper.operator.model.spec import Condition, FlowCollectorStatus
 
 READY = "Ready"

@@ -24,8 +24,7 @@ import json
 from collections.abc import Collection, Mapping
 from typing import Any, Literal, NamedTuple
 
-from flowkeeper.operator.constants import LAST_APPLIED_ANNOTATION
-from flowkeeper.operator.model import manifests
+from flowkeeper.operator.constants import DESIRED_HASH_ANNOTATION, LAST_APPLIED_ANNOTATION
 from flowkeeper.operator.plan.semantic import ITEM, Path, equal, is_empty, prune, same
 
 Verb = Literal["create", "patch"]
@@ -170,7 +169,7 @@ def reason(
 
 def _desired_hash(manifest: Mapping[str, Any]) -> str | None:
     annotations = manifest.get("metadata", {}).get("annotations") or {}
-    value = annotations.get(manifests.DESIRED_HASH_ANNOTATION)
+    value = annotations.get(DESIRED_HASH_ANNOTATION)
     return str(value) if value is not None else None
 
 

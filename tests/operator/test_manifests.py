@@ -3,10 +3,9 @@
 import copy
 
 import pytest
+from flowkeeper.operator.constants import CONFIG_HASH_ANNOTATION, DESIRED_HASH_ANNOTATION
 from flowkeeper.operator.model.config import build_collector_config, config_hash, render_config
 from flowkeeper.operator.model.manifests import (
-    CONFIG_HASH_ANNOTATION,
-    DESIRED_HASH_ANNOTATION,
     build_children,
     desired_hash,
     labels,

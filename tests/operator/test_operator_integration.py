@@ -8,7 +8,7 @@ Waiting is always polling with a deadline; nothing is asserted after a fixed sle
 import copy
 from typing import Any
 
-from flowkeeper.operator.model.manifests import CONFIG_HASH_ANNOTATION
+from flowkeeper.operator.constants import CONFIG_HASH_ANNOTATION
 from prometheus_client import REGISTRY
 
 from e2e.cluster import Api, eventually

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from flowkeeper.operator import constants
 from flowkeeper.operator.model import manifests
 from flowkeeper.operator.model.spec import parse_spec
 from flowkeeper.operator.plan import merge as reconcile
@@ -213,7 +214,7 @@ def test_three_way_on_atomic_map_keeps_equal_keys_out():
     ],
 )
 def test_reason(live_hash, has_live, applied_before, expected):
-    annotation = manifests.DESIRED_HASH_ANNOTATION
+    annotation = constants.DESIRED_HASH_ANNOTATION
     desired = {"metadata": {"annotations": {annotation: "same"}}}
     live = {"metadata": {"annotations": {annotation: live_hash}}} if has_live else None
     assert reconcile.reason(desired, live, applied_before=applied_before) == expected

@@ -1,6 +1,6 @@
 import pytest
+from flowkeeper.operator.constants import CONFIG_HASH_ANNOTATION
 from flowkeeper.operator.model import status
-from flowkeeper.operator.model.manifests import CONFIG_HASH_ANNOTATION
 
 T0 = "2024-01-01T00:00:00Z"
 T1 = "2024-01-01T00:05:00Z"
