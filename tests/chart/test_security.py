@@ -56,6 +56,15 @@ def test_tokens_are_mounted_only_by_the_pods_that_call_the_api(scenario):
         assert template["spec"]["automountServiceAccountToken"] is True, name
 
 
+@pytest.mark.parametrize("scenario", [None, *SCENARIOS])
+def test_no_pod_gets_service_link_variables(scenario):
+    """Both programs refuse unknown FLOWKEEPER_* variables, and kubelet's Service links
+    (pkg/kubelet/envvars) would make one of a Service named after the release, e.g. release
+    flowkeeper-backfill: FLOWKEEPER_BACKFILL_METRICS_SERVICE_HOST in the backfill's pod."""
+    for name, template in workloads(scenario):
+        assert template["spec"]["enableServiceLinks"] is False, name
+
+
 @pytest.mark.parametrize(
     ("image", "expected"),
     [

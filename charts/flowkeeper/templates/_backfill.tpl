@@ -95,6 +95,10 @@ template:
     restartPolicy: Never
     serviceAccountName: {{ include "flowkeeper.backfill.serviceAccountName" . }}
     automountServiceAccountToken: true
+    # No Service variables: with release name flowkeeper-backfill, the operator's metrics
+    # Service would surface as FLOWKEEPER_BACKFILL_METRICS_SERVICE_HOST, an unknown variable
+    # that the backfill refuses.
+    enableServiceLinks: false
     {{- with .Values.imagePullSecrets }}
     imagePullSecrets:
       {{- toYaml . | nindent 6 }}
