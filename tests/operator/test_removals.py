@@ -132,6 +132,36 @@ CASES: dict[str, tuple[Callable[[dict[str, Any]], None], dict[str, Any], Callabl
             or "nats_creds_file" in config(kids)
         ),
     ),
+    "nats-tls": (
+        lambda spec: None,
+        {"nats": {"tls": None, "url": "nats://nats-0.nats:4222"}},
+        lambda kids: (
+            any(v["name"] == "nats-tls" for v in pod(kids["daemonset"])["volumes"])
+            or any(m["name"] == "nats-tls" for m in container(kids["daemonset"])["volumeMounts"])
+            or "security" in config(kids)
+        ),
+    ),
+    "stream-subjects": (
+        lambda spec: None,
+        {"nats": {"stream": {"subjects": None}}},
+        lambda kids: "stream_subjects" in config(kids),
+    ),
+    "listener-subject-and-config": (
+        lambda spec: None,
+        {
+            "listeners": [
+                {"name": "netflow", "protocol": "netflow", "port": 2055},
+                {"name": "ipfix", "protocol": "netflow", "port": 4739},
+                {"name": "sflow", "protocol": "sflow", "port": 6343},
+            ]
+        },
+        lambda kids: any(
+            "max_templates" in listener
+            or "buffer_size" in listener
+            or listener["subject"] == "flows.core.ipfix"
+            for listener in config(kids)["listeners"]
+        ),
+    ),
     "config-key": (
         lambda spec: None,
         {"config": {"batch_size": None}},
