@@ -14,9 +14,9 @@ import threading
 from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
-import flowkeeper.operator.app.handlers  # noqa: F401  (registers the handlers with kopf)
 import kopf
 from flowkeeper.operator import flags, metrics, preflight
+from flowkeeper.operator.app import handlers  # importing it registers the handlers with kopf
 from flowkeeper.operator.kube import client as kube
 from flowkeeper.operator.leadership import elector as leader
 from flowkeeper.operator.leadership import gate as elected
@@ -181,15 +181,21 @@ async def _lead_once(started: asyncio.Event, ready_flag: Flag | None) -> None:
 async def _operate(
     options: Options, stop_flag: Flag | None, ready_flag: Flag | None, *, liveness: int
 ) -> None:
-    await kopf.operator(
-        clusterwide=not options.namespaces,
-        namespaces=options.namespaces,
-        standalone=True,
-        liveness_endpoint=f"http://0.0.0.0:{liveness}/healthz" if liveness else None,
-        memo=kopf.Memo(resync_seconds=options.resync_seconds, namespaces=options.namespaces),
-        stop_flag=stop_flag,
-        ready_flag=ready_flag,
-    )
+    memo = kopf.Memo(resync_seconds=options.resync_seconds, namespaces=options.namespaces)
+    try:
+        await kopf.operator(
+            clusterwide=not options.namespaces,
+            namespaces=options.namespaces,
+            standalone=True,
+            liveness_endpoint=f"http://0.0.0.0:{liveness}/healthz" if liveness else None,
+            memo=memo,
+            stop_flag=stop_flag,
+            ready_flag=ready_flag,
+        )
+    finally:
+        # kopf runs the cleanup handler on a graceful stop only; after a failure or a
+        # cancellation (leadership lost) the watches' sessions would be left open.
+        await asyncio.shield(handlers.release(memo))
 
 
 def _port(given: flags.Given, name: str) -> int:
