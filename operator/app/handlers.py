@@ -63,6 +63,7 @@ class _Holder:
 
 @kopf.on.startup()
 async def operator_startup(memo: kopf.Memo, **kwargs: Any) -> None:
+    await release(memo)  # what an earlier, failed attempt of this handler had started
     configuration = await asyncio.to_thread(client.load_configuration)
     holder = _Holder()
 
@@ -84,6 +85,7 @@ async def operator_startup(memo: kopf.Memo, **kwargs: Any) -> None:
         children=child_watches,
         enqueue=queue.add,
     )
+    memo.update(runtime=runtime, queue=queue, child_watches=child_watches)
     await child_watches.start()
     resync = asyncio.create_task(triggers.resync_forever(runtime, child_watches))
     tasks: set[asyncio.Task[None]] = set()
@@ -95,7 +97,7 @@ async def operator_startup(memo: kopf.Memo, **kwargs: Any) -> None:
         tasks.add(task)
         task.add_done_callback(tasks.discard)
 
-    memo.update(runtime=runtime, queue=queue, child_watches=child_watches, resync=resync)
+    memo["resync"] = resync
     memo["unregister"] = API.on_recovery(recovered)
     metrics.FLOWCOLLECTORS.source = lambda: [owner["status"] for owner in runtime.current()]
     fields = {
